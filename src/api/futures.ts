@@ -1,0 +1,287 @@
+// `futures`: SCOOP's futures module with JS idioms. Thin: it checks the call, then hands the
+// work to this thread's executor (starting the embedded mesh on first use).
+
+import { Future } from '../runtime/future.js'
+import { MapRun } from '../runtime/map-run.js'
+import { runtime, readyRuntime } from '../runtime/context.js'
+import { decodeValue, deserializeError, encodeValue } from '../runtime/encoding.js'
+import { checkWaitOptions, waitFor, type WaitOptions } from '../runtime/waiting.js'
+import { FunctionRegistry } from '../runtime/functions.js'
+import type { ExecutorRuntime } from '../runtime/executor.js'
+import { InvalidArgumentError, TimeoutError } from '../errors.js'
+
+export { Future }
+
+export interface MapOptions extends WaitOptions {}
+
+type Elem<T> = T extends Iterable<infer E> ? E : never
+type Zip<T extends unknown[]> = { [K in keyof T]: Elem<T[K]> }
+
+/** The value of a map: await it for an array, or iterate it with `for await` for results as they come, in order. */
+export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
+  private started: Promise<MapRun<R>> | undefined
+  private iterated = false
+
+  constructor (private readonly start: () => Promise<MapRun<R>>) {}
+
+  private run (): Promise<MapRun<R>> {
+    this.started ??= this.start()
+    return this.started
+  }
+
+  [Symbol.asyncIterator] (): AsyncIterator<R> {
+    if (this.iterated) throw new InvalidArgumentError('a map result can be consumed only once')
+    this.iterated = true
+    const run = this.run()
+    return {
+      next: async () => await (await run).next(),
+      return: async () => await (await run).return()
+    }
+  }
+
+  then<R1 = R[], R2 = never> (
+    onFulfilled?: ((value: R[]) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null
+  ): Promise<R1 | R2> {
+    return this.collect().then(onFulfilled, onRejected)
+  }
+
+  private async collect (): Promise<R[]> {
+    const out: R[] = []
+    for await (const value of this) out.push(value)
+    return out
+  }
+}
+
+function splitOptions (rest: unknown[], call: string): { iterables: Array<Iterable<unknown>>, options: MapOptions } {
+  let options: MapOptions = {}
+  const last = rest[rest.length - 1]
+  if (rest.length > 1 && last != null && typeof last === 'object' && !(Symbol.iterator in last)) {
+    options = rest.pop() as MapOptions
+    checkWaitOptions(options, call)
+  }
+  if (rest.length === 0) throw new InvalidArgumentError(`${call}: at least one iterable of inputs is needed`)
+  rest.forEach((it, k) => {
+    if (it == null || typeof (it as any)[Symbol.iterator] !== 'function') {
+      throw new InvalidArgumentError(`${call}: argument ${k + 2} is not iterable (got ${it === null ? 'null' : typeof it}); pass arrays, Sets, generators or other iterables`)
+    }
+  })
+  return { iterables: rest as Array<Iterable<unknown>>, options }
+}
+
+function * zip (iterables: Array<Iterable<unknown>>): Iterator<unknown[]> {
+  const iterators = iterables.map(it => it[Symbol.iterator]())
+  try {
+    for (;;) {
+      const tuple: unknown[] = []
+      for (const it of iterators) {
+        const next = it.next()
+        if (next.done === true) return
+        tuple.push(next.value)
+      }
+      yield tuple
+    }
+  } finally {
+    for (const it of iterators) it.return?.()
+  }
+}
+
+function knownLength (iterables: Array<Iterable<unknown>>): number | undefined {
+  let n = Infinity
+  for (const it of iterables) {
+    const len = Array.isArray(it) || ArrayBuffer.isView(it) ? (it as any).length : (it instanceof Set || it instanceof Map) ? it.size : undefined
+    if (len === undefined) return undefined
+    n = Math.min(n, len)
+  }
+  return n
+}
+
+const labelOf = (call: string, fn: unknown): string => `${call}(${(fn as Function)?.name || 'anonymous'})`
+
+/** Resolves the executor; on the first call of a script run without the launcher this starts the mesh. */
+async function withRuntime<T> (use: (rt: ExecutorRuntime) => T): Promise<T> {
+  return use(await runtime())
+}
+
+function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: boolean): () => Promise<MapRun<R>> {
+  FunctionRegistry.precheck(fn, call)
+  const { iterables, options } = splitOptions(rest, call)
+  const label = labelOf(call, fn)
+  const begin = (rt: ExecutorRuntime): MapRun<R> =>
+    new MapRun<R>(rt, rt.registry.referenceOf(fn, call), label, zip(iterables), knownLength(iterables), { ...options, ordered })
+  const rt = readyRuntime()
+  if (rt != null) {
+    const run = begin(rt)
+    return async () => run
+  }
+  return async () => await withRuntime(begin)
+}
+
+/**
+ * Applies `fn` to every item of the inputs (several inputs are zipped, the shortest wins), on
+ * the workers of the mesh. `await` it for an array in input order, or `for await` it to get
+ * each result as soon as it and all before it are ready. A plain object as the last argument
+ * is options: `{ timeout, signal }`.
+ *
+ * @example
+ * const squares = await futures.map(Math.abs, [-1, -2, 3])
+ */
+export function map<F extends (...args: any[]) => any, I extends Array<Iterable<unknown>>> (
+  fn: F, ...inputs: [...I] | [...I, MapOptions]
+): MapResult<Awaited<ReturnType<F>>> {
+  return new MapResult(startMap(`futures.map`, fn, [...inputs], true))
+}
+
+/** Like map, but results come in the order they complete. */
+export function mapAsCompleted<F extends (...args: any[]) => any> (
+  fn: F, ...inputs: Array<Iterable<unknown> | MapOptions>
+): AsyncIterable<Awaited<ReturnType<F>>> {
+  return new MapResult(startMap(`futures.mapAsCompleted`, fn, [...inputs], false))
+}
+
+/**
+ * Maps, then folds the results from the left, in input order, on the caller:
+ * `reduce(reduce(r0, r1), r2)...`, so a non-commutative reduction gives the serial answer.
+ * One result is returned as is; an empty input rejects with a TypeError, as Array#reduce does.
+ */
+export async function mapReduce<R> (mapFn: (...args: any[]) => R | Promise<R>, reduceFn: (acc: Awaited<R>, next: Awaited<R>) => Awaited<R>, ...inputs: Array<Iterable<unknown> | MapOptions>): Promise<Awaited<R>> {
+  if (typeof reduceFn !== 'function') throw new InvalidArgumentError('futures.mapReduce: the reduction must be a function')
+  let acc: Awaited<R> | undefined
+  let first = true
+  for await (const value of new MapResult<Awaited<R>>(startMap('futures.mapReduce', mapFn, [...inputs], true))) {
+    acc = first ? value : reduceFn(acc as Awaited<R>, value)
+    first = false
+  }
+  if (first) throw new TypeError('futures.mapReduce of an empty input has no value')
+  return acc as Awaited<R>
+}
+
+/** Like mapReduce, but returns every prefix of the fold: [r0, f(r0, r1), f(f(r0, r1), r2), ...]. */
+export async function mapScan<R> (mapFn: (...args: any[]) => R | Promise<R>, reduceFn: (acc: Awaited<R>, next: Awaited<R>) => Awaited<R>, ...inputs: Array<Iterable<unknown> | MapOptions>): Promise<Array<Awaited<R>>> {
+  if (typeof reduceFn !== 'function') throw new InvalidArgumentError('futures.mapScan: the reduction must be a function')
+  const out: Array<Awaited<R>> = []
+  for await (const value of new MapResult<Awaited<R>>(startMap('futures.mapScan', mapFn, [...inputs], true))) {
+    out.push(out.length === 0 ? value : reduceFn(out[out.length - 1], value))
+  }
+  return out
+}
+
+/**
+ * Runs `fn(...args)` on some worker of the mesh and returns its Future at once. A closure or an
+ * argument that cannot travel throws here, at the call.
+ */
+export function submit<F extends (...args: any[]) => any> (fn: F, ...args: Parameters<F>): Future<Awaited<ReturnType<F>>> {
+  type R = Awaited<ReturnType<F>>
+  FunctionRegistry.precheck(fn, 'futures.submit')
+  const label = `${fn.name}()`
+  const payload = encodeValue(args, `the arguments of futures.submit(${fn.name})`)
+  let seq: number | undefined
+  let rt = readyRuntime()
+  const future = new Future<R>(label, () => { if (seq !== undefined) rt?.cancel(seq) })
+  const send = (r: ExecutorRuntime): void => {
+    rt = r
+    seq = r.submit(r.registry.referenceOf(fn, 'futures.submit'), payload, 0, {
+      onResult: (ok, data) => {
+        let outcome: { ok: true, value: R } | { ok: false, error: Error }
+        try {
+          outcome = ok ? { ok: true, value: decodeValue(data) as R } : { ok: false, error: deserializeError(decodeValue(data) as any) }
+        } catch (err) {
+          outcome = { ok: false, error: err as Error }
+        }
+        future.settle(outcome)
+      },
+      onStarted: () => { future.markRunning() }
+    })
+  }
+  if (rt != null) {
+    send(rt)
+  } else {
+    runtime().then(r => { if (!future.cancelled()) send(r) }).catch(err => { future.settle({ ok: false, error: err }) })
+  }
+  return future
+}
+
+export type ReturnWhen = 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED'
+
+export interface WaitResult<T> { done: Set<Future<T>>, notDone: Set<Future<T>> }
+
+function checkFutures (fs: Iterable<Future<any>>, call: string): Array<Future<any>> {
+  if (fs == null || typeof (fs as any)[Symbol.iterator] !== 'function') throw new InvalidArgumentError(`${call}: expected an iterable of Futures`)
+  const list = [...fs]
+  for (const f of list) if (!(f instanceof Future)) throw new InvalidArgumentError(`${call}: every item must be a Future from futures.submit`)
+  return list
+}
+
+/**
+ * Yields the given Futures (not their values) as they finish. With `timeout`, the iteration
+ * throws TimeoutError if they are not all done in time.
+ */
+export function asCompleted<T> (fs: Iterable<Future<T>>, options: WaitOptions = {}): AsyncIterable<Future<T>> {
+  checkWaitOptions(options, 'futures.asCompleted')
+  const pending = new Set(checkFutures(fs, 'futures.asCompleted'))
+  const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout
+  const finished: Array<Future<T>> = []
+  let wake: (() => void) | undefined
+  for (const f of pending) {
+    f.addDoneCallback(() => { finished.push(f); const w = wake; wake = undefined; w?.() })
+  }
+  // A plain iterator object: an async generator would unwrap the thenable Futures it yields.
+  const iterator: AsyncIterator<Future<T>> = {
+    next: async () => {
+      if (finished.length === 0 && pending.size > 0) {
+        const arrived = new Promise<void>(resolve => { wake = resolve })
+        const timeout = deadline === undefined ? undefined : Math.max(0, deadline - Date.now())
+        await waitFor(arrived, { timeout, signal: options.signal }, () =>
+          new TimeoutError(`futures.asCompleted timed out after ${options.timeout} ms with ${pending.size} of the futures not done`))
+      }
+      const f = finished.shift()
+      if (f === undefined) return { value: undefined, done: true }
+      pending.delete(f)
+      return { value: f, done: false }
+    }
+  }
+  return { [Symbol.asyncIterator]: () => iterator }
+}
+
+/**
+ * Waits until the futures are done (`ALL_COMPLETED`, the default), one is (`FIRST_COMPLETED`), or
+ * one fails (`FIRST_EXCEPTION`), or the timeout passes; returns `{ done, notDone }`. It never
+ * throws on timeout: whatever is not done is in `notDone`.
+ */
+export async function wait<T> (fs: Iterable<Future<T>>, options: WaitOptions & { returnWhen?: ReturnWhen } = {}): Promise<WaitResult<T>> {
+  checkWaitOptions(options, 'futures.wait')
+  const returnWhen = options.returnWhen ?? 'ALL_COMPLETED'
+  if (!['FIRST_COMPLETED', 'FIRST_EXCEPTION', 'ALL_COMPLETED'].includes(returnWhen)) {
+    throw new InvalidArgumentError(`futures.wait: returnWhen must be 'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED', got ${String(returnWhen)}`)
+  }
+  const list = checkFutures(fs, 'futures.wait')
+    const satisfied = (): boolean => {
+    const done = list.filter(f => f.done())
+    if (returnWhen === 'FIRST_COMPLETED') return done.length > 0 || list.length === 0
+    if (returnWhen === 'FIRST_EXCEPTION') return done.some(f => f.failed()) || done.length === list.length
+    return done.length === list.length
+  }
+  if (!satisfied()) {
+    const condition = new Promise<void>(resolve => {
+      for (const f of list) f.addDoneCallback(() => { if (satisfied()) resolve() })
+    })
+    try {
+      await waitFor(condition, options, () => new TimeoutError('futures.wait timed out'))
+    } catch (err) {
+      if ((err as Error).name !== 'TimeoutError') throw err
+    }
+  }
+  const done = new Set(list.filter(f => f.done()))
+  return { done, notDone: new Set(list.filter(f => !done.has(f))) }
+}
+
+/**
+ * Ends this program's use of the mesh. With `wait` (the default) it first waits for every
+ * pending future; without, pending futures reject. Later futures calls fail.
+ */
+export async function shutdown (options: { wait?: boolean } = {}): Promise<void> {
+  const rt = readyRuntime()
+  if (rt == null) return
+  if (options.wait !== false) await rt.whenIdle()
+  rt.shutdown()
+}

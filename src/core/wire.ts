@@ -1,0 +1,106 @@
+// Wire message types exchanged between peers on the task protocol, and their validation.
+// Every frame received from the network goes through `parseFrame` before any field is used:
+// a peer is not trusted to send well-formed data.
+
+export type PeerId = string
+
+/** A function reference: `export:<name>` (an export of the run's module) or `builtin:<path>`. */
+export type FunctionRef = string
+
+/** A unit of work as it travels between peers. The payload is opaque to the scheduler. */
+export interface Task {
+  /** Peer that submitted the task and receives its result. */
+  owner: PeerId
+  /** Sequence number, unique per owner. */
+  seq: number
+  fn: FunctionRef
+  /** cbor-encoded arguments: one argument list, or a list of them for a map chunk. */
+  payload: Uint8Array
+  /** Number of items for a map chunk, 0 for a single call. */
+  chunk: number
+  /** Highest shared-constant sequence number the owner knew at submission. */
+  constSeq: number
+}
+
+export interface PeerInfo {
+  id: PeerId
+  name: string
+  addrs: string[]
+  startedAt: number
+}
+
+/** One shared constant: a name defined once per pool, with its cbor-encoded value. */
+export interface ConstEntry {
+  seq: number
+  name: string
+  data: Uint8Array
+}
+
+export type WireMessage =
+  | { t: 'hello', peer: PeerInfo, load: number }
+  | { t: 'peers', peers: PeerInfo[] }
+  | { t: 'load', n: number }
+  | { t: 'steal' }
+  | { t: 'tasks', tasks: Task[], load: number }
+  | { t: 'started', owner: PeerId, seqs: number[] }
+  | { t: 'result', seq: number, ok: boolean, data: Uint8Array, ms: number }
+  | { t: 'cancel', seq: number }
+  | { t: 'moved', seqs: number[], to: PeerId }
+  | { t: 'setConst', req: number, entries: Array<{ name: string, data: Uint8Array }> }
+  | { t: 'setConstReply', req: number, seqs: number[], error: string }
+  | { t: 'fetchConsts', after: number }
+  | { t: 'consts', entries: ConstEntry[] }
+
+export type WireKind = WireMessage['t']
+
+export class InvalidFrameError extends Error {
+  override name = 'InvalidFrameError'
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+const isStr = (v: unknown, max = 4096): v is string => typeof v === 'string' && v.length <= max
+const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array
+const isIntList = (v: unknown): v is number[] => Array.isArray(v) && v.every(isInt)
+
+function isPeerInfo (v: any): v is PeerInfo {
+  return v != null && isStr(v.id, 256) && isStr(v.name, 256) && isInt(v.startedAt) &&
+    Array.isArray(v.addrs) && v.addrs.length <= 64 && v.addrs.every((a: unknown) => isStr(a, 1024))
+}
+
+function isTask (v: any): v is Task {
+  return v != null && isStr(v.owner, 256) && isInt(v.seq) && isStr(v.fn, 1024) &&
+    isBytes(v.payload) && isInt(v.chunk) && isInt(v.constSeq)
+}
+
+function isConstEntry (v: any): v is ConstEntry {
+  return v != null && isInt(v.seq) && isStr(v.name, 1024) && isBytes(v.data)
+}
+
+const validators: Record<WireKind, (m: any) => boolean> = {
+  hello: m => isPeerInfo(m.peer) && isInt(m.load),
+  peers: m => Array.isArray(m.peers) && m.peers.every(isPeerInfo),
+  load: m => isInt(m.n),
+  steal: () => true,
+  tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load),
+  started: m => isStr(m.owner, 256) && isIntList(m.seqs),
+  result: m => isInt(m.seq) && typeof m.ok === 'boolean' && isBytes(m.data) && typeof m.ms === 'number',
+  cancel: m => isInt(m.seq),
+  moved: m => isIntList(m.seqs) && isStr(m.to, 256),
+  setConst: m => isInt(m.req) && Array.isArray(m.entries) &&
+    m.entries.every((e: any) => e != null && isStr(e.name, 1024) && isBytes(e.data)),
+  setConstReply: m => isInt(m.req) && isIntList(m.seqs) && isStr(m.error),
+  fetchConsts: m => isInt(m.after),
+  consts: m => Array.isArray(m.entries) && m.entries.every(isConstEntry)
+}
+
+/** Checks a decoded frame: an array of known, well-typed messages. Throws InvalidFrameError. */
+export function parseFrame (decoded: unknown): WireMessage[] {
+  if (!Array.isArray(decoded)) throw new InvalidFrameError('frame is not a list of messages')
+  for (const m of decoded) {
+    const kind = (m as any)?.t
+    const validate = typeof kind === 'string' && Object.hasOwn(validators, kind) ? validators[kind as WireKind] : undefined
+    if (validate == null) throw new InvalidFrameError(`unknown message kind ${JSON.stringify(String(kind)).slice(0, 40)}`)
+    if (!validate(m)) throw new InvalidFrameError(`malformed '${kind}' message`)
+  }
+  return decoded as WireMessage[]
+}

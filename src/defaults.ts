@@ -1,0 +1,36 @@
+// Tunables in one place, each with the reason for its value.
+
+/** Largest frame accepted on a peer stream. Bigger frames close the stream (see LIBP2P.md: 4 MiB is libp2p's own default). */
+export const MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+/** Yamux stream window: larger windows let a slow receiver fall seconds behind and miss pings (LIBP2P.md #2). */
+export const YAMUX_MAX_STREAM_WINDOW = 256 * 1024
+
+/** Tasks the executor may hold whose synchronous part has not finished: one runs and one waits in its queue, so the thread never idles for a round trip between tasks. */
+export const EXECUTOR_SLOTS = 2
+
+/** Upper bound on suspended (awaiting) tasks per executor, so async tasks cannot drain the whole mesh into one thread. */
+export const MAX_SUSPENDED_TASKS = 4096
+
+/** Back-off after a steal request came back empty from a peer that advertised work: doubles from MIN to MAX. */
+export const STEAL_BACKOFF_MIN_MS = 1
+export const STEAL_BACKOFF_MAX_MS = 100
+
+/** Membership heartbeat period on the gossip topic; a peer silent for LEASE heartbeats is dropped from the view. */
+export const HEARTBEAT_INTERVAL_MS = 1000
+export const HEARTBEAT_LEASE = 3
+
+/** A map chunk aims at this much work, so per-chunk overhead stays small against the work itself. */
+export const MAP_CHUNK_TARGET_MS = 20
+/** Never more items than this in one chunk (bounds memory per message and keeps work stealable). */
+export const MAP_CHUNK_MAX_ITEMS = 8192
+/** Encoded size above which a chunk is cut, whatever its item count. */
+export const MAP_CHUNK_MAX_BYTES = 1024 * 1024
+/** Items of a map in flight (submitted but not yet consumed) per live peer, at least. */
+export const MAP_WINDOW_ITEMS_PER_PEER = 4096
+
+/** How long a launcher waits for a worker process to report its address before giving up on it. */
+export const WORKER_START_TIMEOUT_MS = 30_000
+
+/** How long a worker process lives on after its origin disappears, at most. */
+export const ORPHAN_EXIT_MS = 2000

@@ -1,0 +1,42 @@
+// The embedded default: a script run without the launcher starts a local mesh on its first
+// futures call (one peer per core, the script's process included) and tears it down at exit.
+
+import { MessageChannel, Worker, isMainThread } from 'node:worker_threads'
+import { availableParallelism, hostname } from 'node:os'
+import { realpathSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
+import { ExecutorRuntime } from '../runtime/executor.js'
+import { threadContext, importExports } from '../runtime/context.js'
+import { MeshError, InvalidArgumentError } from '../errors.js'
+import { EMBEDDED_HOST_THREAD_ENTRY } from './entries.js'
+
+/** Peers of an embedded mesh: SCOOP_WORKERS if set, else one per core; the script's process counts as one. */
+export function embeddedSize (): number {
+  const env = process.env.SCOOP_WORKERS
+  if (env === undefined || env === '') return availableParallelism()
+  const n = Number(env)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`SCOOP_WORKERS must be a positive integer, got '${env}'`)
+  return n
+}
+
+async function startEmbedded (): Promise<ExecutorRuntime> {
+  const script = process.argv[1]
+  if (!isMainThread || script == null) {
+    throw new MeshError('scoop-node: futures can be used without the launcher only from a script run as `node script.js`')
+  }
+  const moduleUrl = pathToFileURL(realpathSync(script)).href
+  const { port1, port2 } = new MessageChannel()
+  const thread = new Worker(EMBEDDED_HOST_THREAD_ENTRY, {
+    workerData: { port: port2, workers: embeddedSize() - 1, moduleUrl, argv: process.argv.slice(2) },
+    transferList: [port2]
+  })
+  thread.unref()
+  thread.on('error', err => { process.stderr.write(`scoop-node: the embedded mesh failed: ${err.stack ?? String(err)}\n`) })
+  const rt = new ExecutorRuntime(port1, true, moduleUrl, {
+    peerId: '', multiaddrs: [], workerName: `${hostname()}:${process.pid}`, size: 1, brokerName: '', brokerAddress: ''
+  })
+  rt.moduleLoaded(await importExports(moduleUrl))
+  return rt
+}
+
+threadContext().startEmbedded ??= startEmbedded

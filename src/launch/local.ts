@@ -1,0 +1,65 @@
+// Local worker processes: spawned with an IPC channel that carries their configuration and
+// ends them when it closes, so no worker outlives its origin, even one killed with SIGKILL.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { setPriority } from 'node:os'
+import { logger } from '@libp2p/logger'
+import { WORKER_PROCESS_ENTRY } from './entries.js'
+
+const log = logger('scoop:launch')
+
+/** What a worker process needs to join a run; sent over IPC, never on the command line. */
+export interface WorkerConfig {
+  runId: string
+  /** Multiaddr of the peer to join (the origin). */
+  bootstrap: string
+  moduleUrl: string
+  argv: string[]
+  workerName?: string
+}
+
+export interface LocalWorkerOptions {
+  /** Niceness of the worker processes (SCOOP's --nice). */
+  nice?: number
+  /** Called when a worker exits on its own (not when we stop it). */
+  onUnexpectedExit?: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void
+}
+
+export class LocalWorkers {
+  private readonly children = new Set<ChildProcess>()
+  private stopping = false
+
+  constructor (private readonly options: LocalWorkerOptions = {}) {
+    // A last resort when the process ends without stop(): the IPC channels close anyway.
+    process.once('exit', () => { this.killAll() })
+  }
+
+  get pids (): number[] { return [...this.children].map(c => c.pid ?? 0) }
+
+  spawn (count: number, config: WorkerConfig): void {
+    for (let i = 0; i < count; i++) {
+      const child = spawn(process.execPath, [WORKER_PROCESS_ENTRY], {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        env: process.env
+      })
+      this.children.add(child)
+      if (this.options.nice !== undefined && child.pid !== undefined) {
+        try { setPriority(child.pid, this.options.nice) } catch (err) { log.error('cannot renice worker %d: %s', child.pid, (err as Error).message) }
+      }
+      child.on('error', err => { log.error('worker process failed to start: %s', err.message) })
+      child.on('exit', (code, signal) => {
+        this.children.delete(child)
+        if (!this.stopping) this.options.onUnexpectedExit?.(child.pid ?? 0, code, signal)
+      })
+      child.send({ type: 'config', config: { ...config, workerName: config.workerName ?? '' } })
+    }
+  }
+
+  /** Ends every worker started here (by pid, nothing else). */
+  killAll (): void {
+    this.stopping = true
+    for (const child of this.children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+    }
+  }
+}

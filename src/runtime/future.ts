@@ -1,0 +1,118 @@
+// The Future of SCOOP (PEP 3148), awaitable: `await f` is `await f.result()`.
+// A Future lives in the thread that submitted it; the executor settles it when the
+// owner's scheduler reports the result.
+
+import { CancelledError, TimeoutError } from '../errors.js'
+import { waitFor, type WaitOptions } from './waiting.js'
+import { logger } from '@libp2p/logger'
+
+const log = logger('scoop:future')
+
+type State = 'pending' | 'running' | 'finished'
+type DoneCallback<T> = (future: Future<T>) => void
+
+export class Future<T = unknown> implements PromiseLike<T> {
+  private state: State = 'pending'
+  private outcome: { ok: true, value: T } | { ok: false, error: Error } | undefined
+  private isCancelled = false
+  private callbacks: Array<DoneCallback<T>> = []
+  private readonly settled: Promise<void>
+  private markSettled!: () => void
+
+  /**
+   * @param label names the call in timeout errors, e.g. "future of test()"
+   * @param onCancel asks the scheduler to drop the task; the Future is cancelled either way
+   */
+  constructor (readonly label: string, private readonly onCancel: () => void) {
+    this.settled = new Promise<void>(resolve => { this.markSettled = resolve })
+  }
+
+  /** True if the task is running on some peer now. */
+  running (): boolean { return this.state === 'running' }
+
+  /** True once the task finished, failed or was cancelled. */
+  done (): boolean { return this.state === 'finished' }
+
+  cancelled (): boolean { return this.isCancelled }
+
+  /** True once the task has failed (an error, not a cancellation). */
+  failed (): boolean { return this.outcome?.ok === false && !this.isCancelled }
+
+  /**
+   * Cancels the task if it has not started, wherever it is queued. Returns true if it was
+   * cancelled (now or before); false if it is running or finished.
+   */
+  cancel (): boolean {
+    if (this.isCancelled) return true
+    if (this.state !== 'pending') return false
+    this.isCancelled = true
+    this.onCancel()
+    this.settle({ ok: false, error: new CancelledError(`${this.label} was cancelled`) })
+    return true
+  }
+
+  /** The task's value; rejects with its error, a CancelledError, or a TimeoutError. */
+  async result (options: WaitOptions = {}): Promise<T> {
+    await this.wait(options, 'result')
+    const outcome = this.outcome!
+    if (outcome.ok) return outcome.value
+    throw outcome.error
+  }
+
+  /** The task's error, or undefined if it succeeded. Rejects with TimeoutError or CancelledError. */
+  async exception (options: WaitOptions = {}): Promise<Error | undefined> {
+    await this.wait(options, 'exception')
+    const outcome = this.outcome!
+    if (outcome.ok) return undefined
+    if (outcome.error instanceof CancelledError) throw outcome.error
+    return outcome.error
+  }
+
+  /** Calls `cb(future)` once when the future is done (at once if it already is). Errors in `cb` are logged. */
+  addDoneCallback (cb: DoneCallback<T>): void {
+    if (this.state === 'finished') this.invoke(cb)
+    else this.callbacks.push(cb)
+  }
+
+  then<R1 = T, R2 = never> (
+    onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null
+  ): Promise<R1 | R2> {
+    return this.result().then(onFulfilled, onRejected)
+  }
+
+  /** Resolves once done, whatever the outcome; never rejects. */
+  get whenDone (): Promise<void> { return this.settled }
+
+  /** @internal the task started on some peer */
+  markRunning (): void {
+    if (this.state === 'pending') this.state = 'running'
+  }
+
+  /** @internal first outcome wins */
+  settle (outcome: { ok: true, value: T } | { ok: false, error: Error }): void {
+    if (this.state === 'finished') return
+    this.state = 'finished'
+    this.outcome = outcome
+    this.markSettled()
+    const callbacks = this.callbacks
+    this.callbacks = []
+    for (const cb of callbacks) this.invoke(cb)
+  }
+
+  private invoke (cb: DoneCallback<T>): void {
+    try {
+      cb(this)
+    } catch (err) {
+      log.error('done callback of %s threw: %s', this.label, (err as Error)?.stack ?? err)
+      process.emitWarning(`scoop-node: a done callback of ${this.label} threw: ${(err as Error)?.message ?? String(err)}`)
+    }
+  }
+
+  private async wait (options: WaitOptions, what: string): Promise<void> {
+    if (this.state === 'finished') return
+    await waitFor(this.settled, options, () => new TimeoutError(`${what}() of ${this.label} timed out after ${options.timeout} ms`))
+  }
+}
+
+export { TimeoutError }

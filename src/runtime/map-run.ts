@@ -1,0 +1,221 @@
+// One futures.map call: pulls the zipped inputs lazily, cuts them into chunks sized by the
+// measured time per item, keeps a bounded window of items in flight, and hands results to
+// one consumer, in input order or in completion order.
+
+import { logger } from '@libp2p/logger'
+import { assertEncodable, decodeValue, deserializeError } from './encoding.js'
+import { encode } from '../core/codec.js'
+import type { ChunkResult, ExecutorRuntime } from './executor.js'
+import type { FunctionRef } from '../core/wire.js'
+import { TimeoutError, UnencodableValueError } from '../errors.js'
+import { MAP_CHUNK_MAX_BYTES, MAP_CHUNK_MAX_ITEMS, MAP_CHUNK_TARGET_MS, MAP_WINDOW_ITEMS_PER_PEER, MAX_FRAME_BYTES } from '../defaults.js'
+
+export interface MapRunOptions {
+  /** Milliseconds for the whole map; rejects with TimeoutError after that. */
+  timeout?: number
+  signal?: AbortSignal
+  /** Results in input order (map) or as they complete (mapAsCompleted). */
+  ordered: boolean
+}
+
+const log = logger('scoop:map')
+
+interface Chunk { start: number, count: number, seq: number }
+
+export class MapRun<R> implements AsyncIterator<R> {
+  private pulled = 0
+  private inputDone = false
+  private finished = false
+  private failure: Error | undefined
+  /** Ordered mode: results by input index. Unordered mode: a FIFO of completed results. */
+  private readonly byIndex = new Map<number, R>()
+  private readonly completed: R[] = []
+  /** Ordered mode: an item's error, raised when the consumer reaches its index. */
+  private errorAt: { index: number, error: Error } | undefined
+  private consumed = 0
+  private readonly inFlight = new Map<number, Chunk>()
+  private perItemMs: number | undefined
+  private bytesPerItem = 0
+  private nextGrowth = 1
+  private wake: (() => void) | undefined
+  private timer: NodeJS.Timeout | undefined
+  private readonly window: number
+  private readonly total: number | undefined
+
+  constructor (
+    private readonly rt: ExecutorRuntime,
+    private readonly fn: FunctionRef,
+    private readonly label: string,
+    private readonly inputs: Iterator<unknown[]>,
+    knownLength: number | undefined,
+    private readonly options: MapRunOptions
+  ) {
+    this.total = knownLength
+    this.window = MAP_WINDOW_ITEMS_PER_PEER * Math.max(1, rt.info.size)
+    if (options.timeout !== undefined && Number.isFinite(options.timeout)) {
+      this.timer = setTimeout(() => {
+        this.fail(new TimeoutError(`${label} timed out after ${options.timeout} ms (${this.consumed} results consumed, ${this.inFlight.size} chunks still running)`))
+      }, options.timeout)
+    }
+    options.signal?.addEventListener('abort', this.onAbort, { once: true })
+    if (options.signal?.aborted === true) this.onAbort()
+    else this.refill()
+  }
+
+  async next (): Promise<IteratorResult<R>> {
+    for (;;) {
+      if (this.options.ordered) {
+        if (this.byIndex.has(this.consumed)) {
+          const value = this.byIndex.get(this.consumed) as R
+          this.byIndex.delete(this.consumed)
+          this.consumed++
+          this.refill()
+          return { value, done: false }
+        }
+        if (this.errorAt?.index === this.consumed) this.fail(this.errorAt.error)
+      } else if (this.completed.length > 0) {
+        this.consumed++
+        const value = this.completed.shift() as R
+        this.refill()
+        return { value, done: false }
+      } else if (this.errorAt != null) {
+        this.fail(this.errorAt.error)
+      }
+      if (this.failure != null) throw this.failure
+      if (this.inputDone && this.inFlight.size === 0 && this.consumed >= this.pulled) {
+        this.close()
+        return { value: undefined, done: true }
+      }
+      await new Promise<void>(resolve => { this.wake = resolve })
+    }
+  }
+
+  /** The consumer stopped early: cancel what is still queued. */
+  async return (): Promise<IteratorResult<R>> {
+    this.close()
+    return { value: undefined, done: true }
+  }
+
+  private readonly onAbort = (): void => {
+    this.fail(this.options.signal?.reason ?? new Error(`${this.label} was aborted`))
+  }
+
+  private fail (error: Error): void {
+    if (this.failure != null || this.finished) return
+    this.failure = error
+    this.close()
+  }
+
+  private close (): void {
+    if (this.finished) return
+    this.finished = true
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.options.signal?.removeEventListener('abort', this.onAbort)
+    for (const chunk of this.inFlight.values()) this.rt.cancel(chunk.seq)
+    this.inFlight.clear()
+    this.notify()
+  }
+
+  private notify (): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+
+  /** Submits chunks while the window has room and the input has items. */
+  private refill (): void {
+    while (!this.finished && !this.inputDone && this.pulled - this.consumed < this.window) {
+      // Until one chunk has been timed, send only a few probes: their sizes are guesses.
+      if (this.perItemMs === undefined && this.inFlight.size >= 2 * Math.max(1, this.rt.info.size)) break
+      const size = Math.min(this.chunkSize(), this.window - (this.pulled - this.consumed))
+      const items: unknown[][] = []
+      try {
+        while (items.length < size) {
+          const next = this.inputs.next()
+          if (next.done === true) { this.inputDone = true; break }
+          for (let a = 0; a < next.value.length; a++) {
+            assertEncodable(next.value[a], `argument ${a + 1} of ${this.label} (input item ${this.pulled + items.length})`)
+          }
+          items.push(next.value)
+        }
+      } catch (err) {
+        this.fail(err as Error)
+        return
+      }
+      if (items.length === 0) break
+      this.submitChunk(items)
+    }
+    if (this.inputDone && this.inFlight.size === 0) this.notify()
+  }
+
+  private chunkSize (): number {
+    let size: number
+    if (this.perItemMs === undefined) {
+      // Nothing measured yet: grow geometrically so a slow function is not sent in one lump.
+      size = this.nextGrowth
+      this.nextGrowth = Math.min(this.nextGrowth * 2, MAP_CHUNK_MAX_ITEMS)
+    } else {
+      size = Math.round(MAP_CHUNK_TARGET_MS / Math.max(this.perItemMs, 1e-6))
+    }
+    if (this.total !== undefined) {
+      // Keep a few chunks per peer, so every peer gets a share and stealing can balance.
+      size = Math.min(size, Math.ceil((this.total - this.pulled) / (4 * Math.max(1, this.rt.info.size))))
+    }
+    if (this.bytesPerItem > 0) size = Math.min(size, Math.floor(MAP_CHUNK_MAX_BYTES / this.bytesPerItem))
+    return Math.max(1, Math.min(size, MAP_CHUNK_MAX_ITEMS))
+  }
+
+  private submitChunk (items: unknown[][]): void {
+    const start = this.pulled
+    this.pulled += items.length
+    let payload: Uint8Array
+    try {
+      payload = encode(items)
+    } catch (err) {
+      this.fail(new UnencodableValueError(`the arguments of ${this.label} cannot be encoded: ${(err as Error).message}`))
+      return
+    }
+    if (payload.byteLength > MAX_FRAME_BYTES / 2) {
+      this.fail(new UnencodableValueError(`the arguments of ${this.label} (input items ${start}..${start + items.length - 1}) take ${payload.byteLength} bytes; the limit per task is ${MAX_FRAME_BYTES / 2}`))
+      return
+    }
+    this.bytesPerItem = Math.max(this.bytesPerItem * 0.5, payload.byteLength / items.length)
+    const seq = this.rt.submit(this.fn, payload, items.length, {
+      onResult: (ok, data, peer, ms) => { this.onChunkResult(start, items.length, ok, data, ms, peer) }
+    })
+    this.inFlight.set(start, { start, count: items.length, seq })
+  }
+
+  private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, _peer: string): void {
+    if (!this.inFlight.delete(start) || this.finished) return
+    const perItem = ms / count
+    log.trace('%s: chunk at %d of %d items took %d ms on %s', this.label, start, count, Math.round(ms), _peer)
+    this.perItemMs = this.perItemMs === undefined ? perItem : 0.7 * this.perItemMs + 0.3 * perItem
+    let values: unknown[] = []
+    let error: Error | undefined
+    try {
+      if (ok) {
+        const chunk = decodeValue(data) as ChunkResult
+        values = chunk.v
+        if (chunk.e != null) error = deserializeError(chunk.e)
+      } else {
+        error = deserializeError(decodeValue(data) as any)
+      }
+    } catch (err) {
+      error = err as Error
+    }
+    if (this.options.ordered) {
+      for (let k = 0; k < values.length; k++) this.byIndex.set(start + k, values[k] as R)
+    } else {
+      for (const v of values) this.completed.push(v as R)
+    }
+    if (error != null) {
+      const index = start + values.length
+      if (this.errorAt == null || index < this.errorAt.index) this.errorAt = { index, error }
+      // Work after a failed item is not needed: stop feeding the map.
+      this.inputDone = true
+    }
+    this.refill()
+    this.notify()
+  }
+}

@@ -1,0 +1,57 @@
+// Messages between a peer's host (libp2p node + scheduler) and its executor (the thread that
+// holds the user's module). Both directions are batched: one postMessage per event-loop turn.
+
+import type { MessagePort } from 'node:worker_threads'
+import type { FunctionRef, PeerId } from '../core/wire.js'
+
+/** What the executor's `scoop` object reports; refreshed by the host when it changes. */
+export interface RuntimeInfo {
+  peerId: PeerId
+  multiaddrs: string[]
+  workerName: string
+  size: number
+  brokerName: string
+  brokerAddress: string
+}
+
+export type HostToExecutor =
+  | { k: 'info', info: RuntimeInfo }
+  | { k: 'run', owner: PeerId, seq: number, fn: FunctionRef, payload: Uint8Array, chunk: number }
+  | { k: 'resolve', seq: number, ok: boolean, data: Uint8Array, peer: string, ms: number }
+  | { k: 'started', seq: number }
+  | { k: 'consts', entries: Array<{ name: string, data: Uint8Array }> }
+  | { k: 'setConstReply', req: number, error: string }
+
+export type ExecutorToHost =
+  | { k: 'submit', seq: number, fn: FunctionRef, payload: Uint8Array, chunk: number }
+  | { k: 'cancel', seq: number }
+  | { k: 'yield', owner: PeerId, seq: number }
+  | { k: 'result', owner: PeerId, seq: number, ok: boolean, data: Uint8Array, ms: number }
+  | { k: 'setConst', req: number, entries: Array<{ name: string, data: Uint8Array }> }
+  | { k: 'shutdown' }
+  /** The executor has imported the run's module and can run tasks. */
+  | { k: 'ready' }
+
+/** Joins the messages of one event-loop turn into one postMessage. */
+export class BatchedPort<Out> {
+  private outbox: Out[] = []
+  private scheduled = false
+
+  constructor (readonly port: MessagePort) {}
+
+  post (msg: Out): void {
+    this.outbox.push(msg)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(() => { this.flush() })
+    }
+  }
+
+  flush (): void {
+    this.scheduled = false
+    if (this.outbox.length === 0) return
+    const batch = this.outbox
+    this.outbox = []
+    this.port.postMessage(batch)
+  }
+}

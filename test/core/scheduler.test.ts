@@ -1,0 +1,133 @@
+import { strict as assert } from 'node:assert'
+import { Scheduler, type SchedulerAction } from '../../src/core/scheduler.js'
+import type { Task, WireMessage } from '../../src/core/wire.js'
+
+const task = (owner: string, seq: number, constSeq = 0): Task =>
+  ({ owner, seq, fn: 'export:f', payload: new Uint8Array([seq]), chunk: 0, constSeq })
+
+const sends = (actions: SchedulerAction[], t?: string): Array<{ to: string, msg: WireMessage }> =>
+  actions.flatMap(a => a.type === 'send' && (t === undefined || a.msg.t === t) ? [{ to: a.to, msg: a.msg }] : [])
+const executed = (actions: SchedulerAction[]): number[] =>
+  actions.flatMap(a => a.type === 'execute' ? [a.task.seq] : [])
+
+describe('core/Scheduler', () => {
+  it('runs its own tasks newest first (LIFO) and keeps the rest queued', () => {
+    const s = new Scheduler({ self: 'A', executorSlots: 1 })
+    s.submit(task('A', 1), 0)
+    s.submit(task('A', 2), 0)
+    s.submit(task('A', 3), 0)
+    assert.deepEqual(executed(s.takeActions()), [1])
+    s.onExecutorResult('A', 1, true, new Uint8Array(), 1, 1)
+    const actions = s.takeActions()
+    assert.deepEqual(executed(actions), [3], 'the newest queued task runs next')
+    assert.ok(actions.some(a => a.type === 'resolve' && a.seq === 1))
+  })
+
+  it('gives a thief the oldest half of its queue and records where the tasks went', () => {
+    const s = new Scheduler({ self: 'V', executorSlots: 1 })
+    s.onPeerJoined('T', 0, 0)
+    for (let i = 1; i <= 5; i++) s.submit(task('V', i), 0)
+    s.takeActions()
+    // 1 runs; 2..5 queued; a steal takes the oldest half: 2 and 3.
+    s.onMessage('T', { t: 'steal' }, 1)
+    const reply = sends(s.takeActions(), 'tasks')
+    assert.equal(reply.length, 1)
+    const msg = reply[0].msg as Extract<WireMessage, { t: 'tasks' }>
+    assert.deepEqual(msg.tasks.map(t => t.seq), [2, 3])
+    assert.equal(msg.load, 2)
+    // The thief dies before answering: its tasks come back to the owner's queue.
+    s.onPeerLeft('T', 2)
+    assert.equal(s.load, 4)
+    assert.equal(s.stats.requeued, 2)
+  })
+
+  it('an idle peer steals from a peer that advertises work, and backs off after an empty answer', () => {
+    const s = new Scheduler({ self: 'T', random: () => 0, executorSlots: 1 })
+    s.onPeerJoined('V', 3, 10)
+    assert.deepEqual(sends(s.takeActions(), 'steal').map(x => x.to), ['V'])
+    s.onMessage('V', { t: 'tasks', tasks: [], load: 1 }, 11)
+    assert.equal(sends(s.takeActions(), 'steal').length, 0, 'no immediate retry: back off')
+    const wake = s.nextWakeup()
+    assert.ok(wake !== undefined && wake > 11, 'a wake-up is scheduled for the retry')
+    s.onTick(wake)
+    assert.equal(sends(s.takeActions(), 'steal').length, 1, 'retries after the back-off')
+  })
+
+  it('runs stolen tasks, tells their owner they started, and sends the result straight to the owner', () => {
+    const s = new Scheduler({ self: 'T', random: () => 0, executorSlots: 1 })
+    s.onPeerJoined('O', 2, 0)
+    s.takeActions()
+    s.onMessage('O', { t: 'tasks', tasks: [task('O', 7)], load: 1 }, 1)
+    const actions = s.takeActions()
+    assert.deepEqual(executed(actions), [7])
+    assert.deepEqual(sends(actions, 'started').map(x => x.msg), [{ t: 'started', owner: 'O', seqs: [7] }])
+    s.onExecutorResult('O', 7, true, new Uint8Array([42]), 3, 2)
+    const result = sends(s.takeActions(), 'result')
+    assert.equal(result[0].to, 'O')
+    assert.deepEqual((result[0].msg as any).data, new Uint8Array([42]))
+  })
+
+  it('delivers the first result of a task and drops duplicates', () => {
+    const s = new Scheduler({ self: 'O', executorSlots: 1 })
+    s.onPeerJoined('X', 0, 0)
+    s.submit(task('O', 1), 0)
+    s.submit(task('O', 2), 0)
+    s.onMessage('X', { t: 'steal' }, 0)
+    s.takeActions()
+    s.onMessage('X', { t: 'result', seq: 1, ok: true, data: new Uint8Array([1]), ms: 1 }, 1)
+    s.onMessage('X', { t: 'result', seq: 1, ok: true, data: new Uint8Array([2]), ms: 1 }, 2)
+    const resolves = s.takeActions().filter(a => a.type === 'resolve')
+    assert.equal(resolves.length, 1)
+  })
+
+  it('cancels a queued task locally, and asks the peer holding a stolen one to drop it', () => {
+    const s = new Scheduler({ self: 'O', executorSlots: 1 })
+    s.onPeerJoined('X', 0, 0)
+    for (let i = 1; i <= 4; i++) s.submit(task('O', i), 0)
+    s.onMessage('X', { t: 'steal' }, 0) // 1 runs; 2..4 queued; X gets 2
+    s.takeActions()
+    assert.equal(s.cancel(4, 1), true)
+    assert.equal(s.cancel(2, 1), true)
+    assert.deepEqual(sends(s.takeActions(), 'cancel').map(x => [x.to, (x.msg as any).seq]), [['X', 2]])
+    assert.equal(s.cancel(1, 1), false, 'a running task cannot be cancelled')
+    // The thief drops it from its queue when told.
+    const t = new Scheduler({ self: 'X', executorSlots: 0 })
+    t.onPeerJoined('O', 0, 0)
+    t.onMessage('O', { t: 'tasks', tasks: [task('O', 2), task('O', 3)], load: 0 }, 0)
+    t.onMessage('O', { t: 'cancel', seq: 2 }, 1)
+    assert.equal(t.load, 1)
+  })
+
+  it('holds a task until the shared constants it was submitted after have arrived', () => {
+    const s = new Scheduler({ self: 'T', executorSlots: 1 })
+    s.onPeerJoined('O', 0, 0)
+    s.onMessage('O', { t: 'tasks', tasks: [task('O', 1, 3)], load: 0 }, 0)
+    const actions = s.takeActions()
+    assert.deepEqual(executed(actions), [])
+    assert.ok(actions.some(a => a.type === 'fetchConsts'))
+    s.onConstsKnown(2, 1)
+    assert.deepEqual(executed(s.takeActions()), [])
+    s.onConstsKnown(3, 2)
+    assert.deepEqual(executed(s.takeActions()), [1])
+  })
+
+  it('a task that yields the executor (awaits) lets the next one start', () => {
+    const s = new Scheduler({ self: 'A', executorSlots: 1 })
+    s.submit(task('A', 1), 0)
+    s.submit(task('A', 2), 0)
+    assert.deepEqual(executed(s.takeActions()), [1])
+    s.onExecutorYield('A', 1, 1)
+    assert.deepEqual(executed(s.takeActions()), [2])
+  })
+
+  it('tells its peers when its queue turns non-empty and empty again', () => {
+    const s = new Scheduler({ self: 'A', executorSlots: 1 })
+    s.onPeerJoined('B', 0, 0)
+    s.takeActions()
+    s.submit(task('A', 1), 0)
+    s.submit(task('A', 2), 0)
+    assert.deepEqual(sends(s.takeActions(), 'load').map(x => (x.msg as any).n), [1])
+    s.onExecutorResult('A', 1, true, new Uint8Array(), 1, 1) // 1 ran at once; 2 starts now
+    assert.deepEqual(sends(s.takeActions(), 'load').map(x => (x.msg as any).n), [0])
+  })
+})
