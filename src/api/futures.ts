@@ -4,7 +4,7 @@
 import { Future } from '../runtime/future.js'
 import { MapRun } from '../runtime/map-run.js'
 import { runtime, readyRuntime } from '../runtime/context.js'
-import { decodeValue, deserializeError, encodeValue } from '../runtime/encoding.js'
+import { assertEncodable, decodeValue, deserializeError, encodeValue } from '../runtime/encoding.js'
 import { checkWaitOptions, waitFor, type WaitOptions } from '../runtime/waiting.js'
 import { FunctionRegistry } from '../runtime/functions.js'
 import type { ExecutorRuntime } from '../runtime/executor.js'
@@ -174,6 +174,7 @@ export function submit<F extends (...args: any[]) => any> (fn: F, ...args: Param
   type R = Awaited<ReturnType<F>>
   FunctionRegistry.precheck(fn, 'futures.submit')
   const label = `${fn.name}()`
+  args.forEach((arg, k) => { assertEncodable(arg, `argument ${k + 1} of futures.submit(${fn.name})`) })
   const payload = encodeValue(args, `the arguments of futures.submit(${fn.name})`)
   let seq: number | undefined
   let rt = readyRuntime()
@@ -203,9 +204,9 @@ export function submit<F extends (...args: any[]) => any> (fn: F, ...args: Param
 
 export type ReturnWhen = 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED'
 
-export interface WaitResult<T> { done: Set<Future<T>>, notDone: Set<Future<T>> }
+export interface WaitResult<F extends Future<any>> { done: Set<F>, notDone: Set<F> }
 
-function checkFutures (fs: Iterable<Future<any>>, call: string): Array<Future<any>> {
+function checkFutures<F extends Future<any>> (fs: Iterable<F>, call: string): F[] {
   if (fs == null || typeof (fs as any)[Symbol.iterator] !== 'function') throw new InvalidArgumentError(`${call}: expected an iterable of Futures`)
   const list = [...fs]
   for (const f of list) if (!(f instanceof Future)) throw new InvalidArgumentError(`${call}: every item must be a Future from futures.submit`)
@@ -216,17 +217,17 @@ function checkFutures (fs: Iterable<Future<any>>, call: string): Array<Future<an
  * Yields the given Futures (not their values) as they finish. With `timeout`, the iteration
  * throws TimeoutError if they are not all done in time.
  */
-export function asCompleted<T> (fs: Iterable<Future<T>>, options: WaitOptions = {}): AsyncIterable<Future<T>> {
+export function asCompleted<F extends Future<any>> (fs: Iterable<F>, options: WaitOptions = {}): AsyncIterable<F> {
   checkWaitOptions(options, 'futures.asCompleted')
   const pending = new Set(checkFutures(fs, 'futures.asCompleted'))
   const deadline = options.timeout === undefined ? undefined : Date.now() + options.timeout
-  const finished: Array<Future<T>> = []
+  const finished: F[] = []
   let wake: (() => void) | undefined
   for (const f of pending) {
     f.addDoneCallback(() => { finished.push(f); const w = wake; wake = undefined; w?.() })
   }
   // A plain iterator object: an async generator would unwrap the thenable Futures it yields.
-  const iterator: AsyncIterator<Future<T>> = {
+  const iterator: AsyncIterator<F> = {
     next: async () => {
       if (finished.length === 0 && pending.size > 0) {
         const arrived = new Promise<void>(resolve => { wake = resolve })
@@ -248,7 +249,7 @@ export function asCompleted<T> (fs: Iterable<Future<T>>, options: WaitOptions = 
  * one fails (`FIRST_EXCEPTION`), or the timeout passes; returns `{ done, notDone }`. It never
  * throws on timeout: whatever is not done is in `notDone`.
  */
-export async function wait<T> (fs: Iterable<Future<T>>, options: WaitOptions & { returnWhen?: ReturnWhen } = {}): Promise<WaitResult<T>> {
+export async function wait<F extends Future<any>> (fs: Iterable<F>, options: WaitOptions & { returnWhen?: ReturnWhen } = {}): Promise<WaitResult<F>> {
   checkWaitOptions(options, 'futures.wait')
   const returnWhen = options.returnWhen ?? 'ALL_COMPLETED'
   if (!['FIRST_COMPLETED', 'FIRST_EXCEPTION', 'ALL_COMPLETED'].includes(returnWhen)) {

@@ -198,6 +198,7 @@ export class ExecutorRuntime {
   private async runTask (task: Extract<HostToExecutor, { k: 'run' }>): Promise<void> {
     this.activeTasks++
     this.updateRef()
+    if (task.owner === this.info.peerId) this.submissions.get(task.seq)?.onStarted?.()
     const started = performance.now()
     let yielded = false
     const yieldThread = (): void => {

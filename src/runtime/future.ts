@@ -13,7 +13,8 @@ type DoneCallback<T> = (future: Future<T>) => void
 
 export class Future<T = unknown> implements PromiseLike<T> {
   private state: State = 'pending'
-  private outcome: { ok: true, value: T } | { ok: false, error: Error } | undefined
+  // Typed loosely so that Future<T> is covariant: a Future<number> is a Future<unknown>.
+  private outcome: { ok: true, value: unknown } | { ok: false, error: Error } | undefined
   private isCancelled = false
   private callbacks: Array<DoneCallback<T>> = []
   private readonly settled: Promise<void>
@@ -55,7 +56,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   async result (options: WaitOptions = {}): Promise<T> {
     await this.wait(options, 'result')
     const outcome = this.outcome!
-    if (outcome.ok) return outcome.value
+    if (outcome.ok) return outcome.value as T
     throw outcome.error
   }
 
