@@ -225,7 +225,7 @@ export class Scheduler {
     this.stats.stealRequests++
     const queued = this.deque.length
     // Steal half; a single task goes only if this peer's executor cannot take it now.
-    const executorFull = this.executing.size - this.suspended.size >= this.executorSlots
+    const executorFull = this.executing.size - this.suspended.size > 0
     const count = queued >= 2 ? Math.floor(queued / 2) : (queued === 1 && executorFull ? 1 : 0)
     const tasks: Task[] = []
     for (let k = 0; k < count; k++) tasks.push(this.deque.shift() as Task)
@@ -310,12 +310,18 @@ export class Scheduler {
   // ---- the pump: feed the executor, then look for work elsewhere -------------------------------
 
   private wantsWork (): boolean {
-    return this.deque.length === 0 && this.executorHasRoom()
+    return this.deque.length === 0 && this.executing.size - this.suspended.size === 0 &&
+      this.suspended.size < MAX_SUSPENDED_TASKS
   }
 
+  /**
+   * The executor takes a task when it is idle; it takes a second one ahead (prefetch, hiding the
+   * round trip between tasks) only if more work stays queued: a prefetched task cannot be stolen.
+   */
   private executorHasRoom (): boolean {
-    return this.executing.size - this.suspended.size < this.executorSlots &&
-      this.suspended.size < MAX_SUSPENDED_TASKS
+    if (this.suspended.size >= MAX_SUSPENDED_TASKS) return false
+    const active = this.executing.size - this.suspended.size
+    return active === 0 || (active < this.executorSlots && this.deque.length > 1)
   }
 
   private pump (): void {

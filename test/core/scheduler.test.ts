@@ -91,8 +91,9 @@ describe('core/Scheduler', () => {
     assert.deepEqual(sends(s.takeActions(), 'cancel').map(x => [x.to, (x.msg as any).seq]), [['X', 2]])
     assert.equal(s.cancel(1, 1), false, 'a running task cannot be cancelled')
     // The thief drops it from its queue when told.
-    const t = new Scheduler({ self: 'X', executorSlots: 0 })
+    const t = new Scheduler({ self: 'X', executorSlots: 1 })
     t.onPeerJoined('O', 0, 0)
+    t.submit(task('X', 1), 0) // keeps X's executor busy, so stolen tasks stay queued
     t.onMessage('O', { t: 'tasks', tasks: [task('O', 2), task('O', 3)], load: 0 }, 0)
     t.onMessage('O', { t: 'cancel', seq: 2 }, 1)
     assert.equal(t.load, 1)

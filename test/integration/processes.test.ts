@@ -1,0 +1,128 @@
+// The launcher and the embedded default as a user runs them: exit codes, errors, examples,
+// no process left behind (also when the origin is SIGKILLed), long tasks keep their peer.
+import { strict as assert } from 'node:assert'
+import { run, scoop, fixture, example, CLI, ROOT, type RunResult } from '../helpers/run.js'
+import { join } from 'node:path'
+
+const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs')
+
+const clean = (r: RunResult): void => {
+  assert.deepEqual(r.leftovers, [], `processes left behind: ${r.leftovers.join(' ')}`)
+}
+
+describe('launcher', function () {
+  it('exits with the script\'s exit code and leaves no process', async () => {
+    const ok = await scoop(2, fixture('exit.ts'), ['ok'])
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.match(ok.stdout, /\[ 2, 4 \]/)
+    clean(ok)
+    const three = await scoop(2, fixture('exit.ts'), ['exit3'])
+    assert.equal(three.code, 3)
+    clean(three)
+  })
+
+  it('exits non-zero with the stack when the script throws or leaves a rejection unhandled', async () => {
+    const thrown = await scoop(2, fixture('exit.ts'), ['throw'])
+    assert.equal(thrown.code, 1)
+    assert.match(thrown.stderr, /the script failed on purpose/)
+    assert.match(thrown.stderr, /exit\.ts/)
+    clean(thrown)
+    const rejected = await scoop(2, fixture('exit.ts'), ['reject'])
+    assert.notEqual(rejected.code, 0)
+    assert.match(rejected.stderr, /unhandled rejection on purpose/)
+    clean(rejected)
+  })
+
+  it('ends every worker when the origin is killed with SIGKILL', async () => {
+    let origin = 0
+    const r = await run([CLI, '-n', '3', fixture('hang.ts'), '3'], {
+      timeout: 60_000,
+      onStdout: (text, pid) => { if (text.includes('READY')) { origin = pid; process.kill(pid, 'SIGKILL') } }
+    })
+    assert.ok(origin > 0, `never got READY: ${r.stderr}`)
+    assert.equal(r.signal, 'SIGKILL')
+    clean(r)
+  })
+
+  it('explains a missing script and bad options', async () => {
+    const missing = await run([CLI, 'no/such/script.ts'])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /cannot find the script 'no\/such\/script\.ts'/)
+    const badN = await run([CLI, '-n', 'zero', fixture('exit.ts')])
+    assert.notEqual(badN.code, 0)
+    assert.match(badN.stderr, /-n must be a positive integer/)
+    const help = await run([CLI, '--help'])
+    assert.equal(help.code, 0)
+    for (const option of ['-n, --workers', '--verbose', '--log', '--nice', '--debug']) assert.ok(help.stdout.includes(option), option)
+  })
+
+  it('a task computing for 17 s does not cut its worker off the mesh', async function () {
+    this.timeout(120_000)
+    const r = await scoop(2, fixture('longTask.ts'), ['17000'], { timeout: 100_000 })
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { distinct: 2, size: 2, after: 3 })
+    clean(r)
+  })
+})
+
+describe('examples', function () {
+  it('mapDoc (hello world map)', async () => {
+    const r = await scoop(2, example('mapDoc.ts'))
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^3 2 1 0 1$/m)
+    assert.equal((r.stdout.match(/Hello World from Future #\d/g) ?? []).length, 4)
+    clean(r)
+  })
+  it('piCalc', async () => {
+    const r = await scoop(2, example('piCalc.ts'), ['200', '20000'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.ok(Math.abs(Number(r.stdout.trim()) - Math.PI) < 0.05, r.stdout)
+    clean(r)
+  })
+  it('fullTree: a depth-12 tree of tasks waiting for their children, on 2 workers', async () => {
+    const r = await scoop(2, example('fullTree.ts'), ['12'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /depth 12: 8191 tasks \(expected 8191\)/)
+    assert.match(r.stdout, /mixed tree of depth 6: 120/)
+    clean(r)
+  })
+  it('mapReduce', async () => {
+    const r = await scoop(2, example('mapReduce.ts'))
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.stdout.trim().split('\n'), ['the: 5, and: 2, dog: 2', '12345'])
+    clean(r)
+  })
+  it('bruteForce (shared constant, stops early)', async () => {
+    const r = await scoop(2, example('bruteForce.ts'), ['node'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /found 'node' after \d+ of 676 slices/)
+    clean(r)
+  })
+  it('submitAsCompleted, plain JavaScript, on the launcher', async () => {
+    const r = await scoop(3, example('submitAsCompleted.mjs'))
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(r.stdout.trim().split('\n').map(l => l.slice(0, 5)), ['job 3', 'job 1', 'job 4', 'job 2', 'job 0'])
+    clean(r)
+  })
+})
+
+describe('embedded default (no launcher)', function () {
+  it('`node script.mjs` starts a local mesh on the first futures call and tears it down at exit', async () => {
+    const r = await run([example('submitAsCompleted.mjs')], { env: { SCOOP_WORKERS: '2' } })
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim().split('\n').length, 5)
+    clean(r)
+  })
+  it('`tsx script.ts` runs TypeScript the same way', async () => {
+    const r = await run([TSX, example('mapDoc.ts')], { env: { SCOOP_WORKERS: '2' } })
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /^3 2 1 0 1$/m)
+    clean(r)
+  })
+  it('a script that throws still exits non-zero and leaves nothing', async () => {
+    const r = await run([TSX, fixture('exit.ts'), 'throw'], { env: { SCOOP_WORKERS: '2' } })
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /the script failed on purpose/)
+    clean(r)
+  })
+})
