@@ -22,6 +22,7 @@ export interface SchedulerInit {
   self: PeerId
   /** Uniform random numbers in [0, 1); injectable so simulations and tests are deterministic. */
   random?: () => number
+  /** Tasks the executor holds at once (see EXECUTOR_SLOTS); 0: this peer never runs tasks, it only submits. */
   executorSlots?: number
 }
 
@@ -56,6 +57,10 @@ export class Scheduler {
   private readonly peers = new Map<PeerId, PeerState>()
   private actions: SchedulerAction[] = []
   private stealTarget: PeerId | null = null
+  /** The peer holding this peer's waiting steal request, if any. */
+  private parkedAt: PeerId | null = null
+  /** Thieves waiting here for work (their requests came with `wait`). */
+  private readonly parkedThieves = new Set<PeerId>()
   private lastAdvertisedLoad = 0
   private knownConstSeq = 0
   private nextSeq = 1
@@ -182,6 +187,8 @@ export class Scheduler {
     this.now = now
     if (!this.peers.delete(peer)) return
     if (this.stealTarget === peer) this.stealTarget = null
+    if (this.parkedAt === peer) this.parkedAt = null
+    this.parkedThieves.delete(peer)
     for (const entry of this.owned.values()) {
       if (entry.location === peer) {
         entry.location = null
@@ -202,7 +209,7 @@ export class Scheduler {
     this.now = now
     switch (msg.t) {
       case 'load': this.onLoad(from, msg.n); break
-      case 'steal': this.onStealRequest(from); break
+      case 'steal': this.onStealRequest(from, msg.wait === true); break
       case 'tasks': this.onStolenTasks(from, msg.tasks, msg.load); break
       case 'started': this.onStarted(from, msg.seqs); break
       case 'result': this.onResult(from, msg.seq, msg.ok, msg.data, msg.ms); break
@@ -220,13 +227,26 @@ export class Scheduler {
     state.load = n
   }
 
-  private onStealRequest (thief: PeerId): void {
+  private onStealRequest (thief: PeerId, wait: boolean): void {
     if (!this.peers.has(thief)) return
     this.stats.stealRequests++
+    if (this.stealableCount() === 0 && wait) {
+      this.parkedThieves.add(thief)
+      return
+    }
+    this.giveTo(thief)
+  }
+
+  /** Steal half; a single task goes only if this peer's executor cannot take it now. */
+  private stealableCount (): number {
     const queued = this.deque.length
-    // Steal half; a single task goes only if this peer's executor cannot take it now.
-    const executorFull = this.executing.size - this.suspended.size > 0
-    const count = queued >= 2 ? Math.floor(queued / 2) : (queued === 1 && executorFull ? 1 : 0)
+    const executorFull = this.executorSlots === 0 || this.executing.size - this.suspended.size > 0
+    return queued >= 2 ? Math.floor(queued / 2) : (queued === 1 && executorFull ? 1 : 0)
+  }
+
+  /** Sends a thief the oldest stealable tasks (possibly none), telling their owners where they went. */
+  private giveTo (thief: PeerId): void {
+    const count = this.stealableCount()
     const tasks: Task[] = []
     for (let k = 0; k < count; k++) tasks.push(this.deque.shift() as Task)
     const movedByOwner = new Map<PeerId, number[]>()
@@ -248,6 +268,7 @@ export class Scheduler {
 
   private onStolenTasks (victim: PeerId, tasks: Task[], load: number): void {
     if (this.stealTarget === victim) this.stealTarget = null
+    if (this.parkedAt === victim && tasks.length > 0) this.parkedAt = null
     const state = this.peers.get(victim)
     if (state != null) {
       state.load = load
@@ -310,7 +331,7 @@ export class Scheduler {
   // ---- the pump: feed the executor, then look for work elsewhere -------------------------------
 
   private wantsWork (): boolean {
-    return this.deque.length === 0 && this.executing.size - this.suspended.size === 0 &&
+    return this.executorSlots > 0 && this.deque.length === 0 && this.executing.size - this.suspended.size === 0 &&
       this.suspended.size < MAX_SUSPENDED_TASKS
   }
 
@@ -321,6 +342,7 @@ export class Scheduler {
   private executorHasRoom (): boolean {
     if (this.suspended.size >= MAX_SUSPENDED_TASKS) return false
     const active = this.executing.size - this.suspended.size
+    if (this.executorSlots === 0) return false
     return active === 0 || (active < this.executorSlots && this.deque.length > 1)
   }
 
@@ -347,6 +369,11 @@ export class Scheduler {
       this.actions.push({ type: 'execute', task })
     }
     for (const [owner, seqs] of startedByOwner) this.send(owner, { t: 'started', owner, seqs })
+    for (const thief of this.parkedThieves) {
+      if (this.stealableCount() === 0) break
+      this.parkedThieves.delete(thief)
+      this.giveTo(thief)
+    }
     this.advertiseLoad()
     this.trySteal()
   }
@@ -363,7 +390,16 @@ export class Scheduler {
     if (!this.wantsWork() || this.stealTarget != null) return
     const candidates: PeerId[] = []
     for (const [id, p] of this.peers) if (p.load > 0 && p.retryAt <= this.now) candidates.push(id)
-    if (candidates.length === 0) return
+    if (candidates.length === 0) {
+      // Nobody advertises work: leave one waiting request with a random peer, answered as soon
+      // as it has work (saves the load-notice round trip); no polling.
+      if (this.parkedAt == null && this.peers.size > 0) {
+        const ids = [...this.peers.keys()]
+        this.parkedAt = ids[Math.floor(this.random() * ids.length)]
+        this.send(this.parkedAt, { t: 'steal', wait: true })
+      }
+      return
+    }
     const victim = candidates[Math.floor(this.random() * candidates.length)]
     this.stealTarget = victim
     this.send(victim, { t: 'steal' })

@@ -40,7 +40,8 @@ export type WireMessage =
   | { t: 'hello', peer: PeerInfo, load: number }
   | { t: 'peers', peers: PeerInfo[] }
   | { t: 'load', n: number }
-  | { t: 'steal' }
+  /** Asks for work. With `wait`, a peer with nothing to give keeps the request and answers when work arrives. */
+  | { t: 'steal', wait?: boolean }
   | { t: 'tasks', tasks: Task[], load: number }
   | { t: 'started', owner: PeerId, seqs: number[] }
   | { t: 'result', seq: number, ok: boolean, data: Uint8Array, ms: number }
@@ -80,7 +81,7 @@ const validators: Record<WireKind, (m: any) => boolean> = {
   hello: m => isPeerInfo(m.peer) && isInt(m.load),
   peers: m => Array.isArray(m.peers) && m.peers.every(isPeerInfo),
   load: m => isInt(m.n),
-  steal: () => true,
+  steal: m => m.wait === undefined || typeof m.wait === 'boolean',
   tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load),
   started: m => isStr(m.owner, 256) && isIntList(m.seqs),
   result: m => isInt(m.seq) && typeof m.ok === 'boolean' && isBytes(m.data) && typeof m.ms === 'number',

@@ -17,6 +17,7 @@ interface CliOptions {
   log?: string
   nice?: number
   debug?: boolean
+  originTasks: boolean
 }
 
 const positiveInt = (what: string) => (value: string): number => {
@@ -44,6 +45,7 @@ function buildProgram (): Command {
     .option('-v, --verbose', 'report more: -v launcher events, -vv also scoop-node\'s internal debug log', (_: string, prev: number) => prev + 1, 0)
     .option('--log <file>', 'append launcher messages to this file instead of stderr')
     .option('--nice <N>', 'run the worker processes at this niceness (-20..19; raising priority needs root)', niceness)
+    .option('--no-origin-tasks', 'the origin runs only the script\'s main part; every task goes to the other workers (needs -n 2 or more)')
     .option('--debug', 'set scoop.debug in the script and enable scoop-node\'s debug log (DEBUG=scoop:*)')
     .passThroughOptions()
     .addHelpText('after', `
@@ -80,9 +82,10 @@ export async function main (argv = process.argv): Promise<void> {
 
   const moduleUrl = pathToFileURL(realpathSync(scriptPath)).href
   const workers = opts.workers
+  if (!opts.originTasks && workers < 2) program.error('scoop-node: --no-origin-tasks needs -n 2 or more: someone has to run the tasks', { exitCode: 2 })
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
-  const origin = await startOrigin({ workers: workers - 1, moduleUrl, argv: scriptArgs, nice: opts.nice, report }, port1)
+  const origin = await startOrigin({ workers: workers - 1, moduleUrl, argv: scriptArgs, nice: opts.nice, runsTasks: opts.originTasks, report }, port1)
   verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.runId})`)
 
   const executor = new Worker(EXECUTOR_THREAD_ENTRY, {

@@ -13,6 +13,8 @@ export interface OriginOptions {
   moduleUrl: string
   argv: string[]
   nice?: number
+  /** False: the origin runs only the main part and leaves every task to the other workers. */
+  runsTasks?: boolean
   /** Where launcher messages go (stderr by default). */
   report?: (line: string) => void
 }
@@ -26,7 +28,7 @@ export interface Origin {
 export async function startOrigin (options: OriginOptions, executorPort: MessagePort): Promise<Origin> {
   const runId = randomBytes(8).toString('hex')
   const report = options.report ?? ((line: string) => { process.stderr.write(`${line}\n`) })
-  const host = await PeerHost.start({ runId, workerName: `${hostname()}:${process.pid}` })
+  const host = await PeerHost.start({ runId, workerName: `${hostname()}:${process.pid}`, runsTasks: options.runsTasks })
   host.attachExecutor(executorPort)
   const workers = new LocalWorkers({
     nice: options.nice,

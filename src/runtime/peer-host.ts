@@ -22,6 +22,8 @@ export interface PeerHostInit {
   /** Multiaddrs of peers to join (with /p2p/ ids). */
   bootstrap?: string[]
   listen?: string[]
+  /** False: this peer only submits tasks (an origin whose main part must stay responsive). */
+  runsTasks?: boolean
 }
 
 interface Heartbeat { peer: PeerInfo, load: number, epoch: number }
@@ -48,7 +50,7 @@ export class PeerHost {
 
   private constructor (readonly mesh: MeshNode, init: PeerHostInit, startedAt: number) {
     this.self = { id: mesh.peerId, name: init.workerName, addrs: mesh.multiaddrs, startedAt }
-    this.scheduler = new Scheduler({ self: mesh.peerId })
+    this.scheduler = new Scheduler({ self: mesh.peerId, executorSlots: init.runsTasks === false ? 0 : undefined })
     this.election = new BrokerElection(this.self, HEARTBEAT_INTERVAL_MS * HEARTBEAT_LEASE)
     this.membershipTopic = `/scoop/${init.runId}/membership/1`
     this.constTopic = `/scoop/${init.runId}/const/1`

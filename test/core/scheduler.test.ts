@@ -46,11 +46,33 @@ describe('core/Scheduler', () => {
     s.onPeerJoined('V', 3, 10)
     assert.deepEqual(sends(s.takeActions(), 'steal').map(x => x.to), ['V'])
     s.onMessage('V', { t: 'tasks', tasks: [], load: 1 }, 11)
-    assert.equal(sends(s.takeActions(), 'steal').length, 0, 'no immediate retry: back off')
+    const after = sends(s.takeActions(), 'steal')
+    assert.deepEqual(after.map(x => x.msg), [{ t: 'steal', wait: true }], 'no immediate retry: back off, leaving one waiting request')
     const wake = s.nextWakeup()
     assert.ok(wake !== undefined && wake > 11, 'a wake-up is scheduled for the retry')
     s.onTick(wake)
     assert.equal(sends(s.takeActions(), 'steal').length, 1, 'retries after the back-off')
+  })
+
+  it('keeps a waiting steal request and answers it as soon as work arrives', () => {
+    const v = new Scheduler({ self: 'V', executorSlots: 1 })
+    v.onPeerJoined('T', 0, 0)
+    v.takeActions()
+    v.onMessage('T', { t: 'steal', wait: true }, 1)
+    assert.equal(sends(v.takeActions(), 'tasks').length, 0, 'nothing to give: the request waits')
+    v.submit(task('V', 1), 2) // runs here at once
+    v.submit(task('V', 2), 2) // stays queued while the executor is busy: goes to the waiting thief
+    const given = sends(v.takeActions(), 'tasks')
+    assert.deepEqual(given.map(x => [x.to, (x.msg as any).tasks.map((t: Task) => t.seq)]), [['T', [2]]])
+  })
+
+  it('a peer that runs no tasks (executorSlots 0) gives away even its only task', () => {
+    const o = new Scheduler({ self: 'O', executorSlots: 0 })
+    o.onPeerJoined('W', 0, 0)
+    o.submit(task('O', 1), 0)
+    assert.deepEqual(executed(o.takeActions()), [])
+    o.onMessage('W', { t: 'steal' }, 1)
+    assert.equal((sends(o.takeActions(), 'tasks')[0].msg as any).tasks.length, 1)
   })
 
   it('runs stolen tasks, tells their owner they started, and sends the result straight to the owner', () => {
