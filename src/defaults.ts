@@ -23,11 +23,11 @@ export const HEARTBEAT_LEASE = 3
 /** A map chunk aims at this much work, so per-chunk overhead stays small against the work itself. */
 export const MAP_CHUNK_TARGET_MS = 20
 /** Never more items than this in one chunk (bounds memory per message and keeps work stealable). */
-export const MAP_CHUNK_MAX_ITEMS = 8192
+export const MAP_CHUNK_MAX_ITEMS = 4096
 /** Encoded size above which a chunk is cut, whatever its item count. */
 export const MAP_CHUNK_MAX_BYTES = 1024 * 1024
-/** Items of a map in flight (submitted but not yet consumed) per live peer, at least. */
-export const MAP_WINDOW_ITEMS_PER_PEER = 4096
+/** Items of a map in flight (submitted but not yet consumed) per live peer: several full chunks each. */
+export const MAP_WINDOW_ITEMS_PER_PEER = 16384
 
 /** How long a launcher waits for a worker process to report its address before giving up on it. */
 export const WORKER_START_TIMEOUT_MS = 30_000

@@ -127,7 +127,11 @@ export class MapRun<R> implements AsyncIterator<R> {
     while (!this.finished && !this.inputDone && this.pulled - this.consumed < this.window) {
       // Until one chunk has been timed, send only a few probes: their sizes are guesses.
       if (this.perItemMs === undefined && this.inFlight.size >= 2 * Math.max(1, this.rt.info.size)) break
-      const size = Math.min(this.chunkSize(), this.window - (this.pulled - this.consumed))
+      const room = this.window - (this.pulled - this.consumed)
+      const wanted = this.chunkSize()
+      // Wait for room for a whole chunk: topping the window up item by item makes tiny chunks.
+      if (room < wanted && this.inFlight.size > 0) break
+      const size = Math.min(wanted, room)
       const items: unknown[][] = []
       try {
         while (items.length < size) {
@@ -153,7 +157,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     if (this.perItemMs === undefined) {
       // Nothing measured yet: grow geometrically so a slow function is not sent in one lump.
       size = this.nextGrowth
-      this.nextGrowth = Math.min(this.nextGrowth * 2, MAP_CHUNK_MAX_ITEMS)
+      this.nextGrowth = Math.min(this.nextGrowth * 4, MAP_CHUNK_MAX_ITEMS)
     } else {
       size = Math.round(MAP_CHUNK_TARGET_MS / Math.max(this.perItemMs, 1e-6))
     }
@@ -190,7 +194,8 @@ export class MapRun<R> implements AsyncIterator<R> {
     if (!this.inFlight.delete(start) || this.finished) return
     const perItem = ms / count
     log.trace('%s: chunk at %d of %d items took %d ms on %s', this.label, start, count, Math.round(ms), _peer)
-    this.perItemMs = this.perItemMs === undefined ? perItem : 0.7 * this.perItemMs + 0.3 * perItem
+    // Recent chunks weigh most: the first ones include the function's warm-up (JIT).
+    this.perItemMs = this.perItemMs === undefined ? perItem : 0.5 * this.perItemMs + 0.5 * perItem
     let values: unknown[] = []
     let error: Error | undefined
     try {
