@@ -1,8 +1,11 @@
 // The launcher and the embedded default as a user runs them: exit codes, errors, examples,
 // no process left behind (also when the origin is SIGKILLed), long tasks keep their peer.
 import { strict as assert } from 'node:assert'
-import { run, scoop, fixture, example, CLI, ROOT, type RunResult } from '../helpers/run.js'
+import { run, scoop, fixture, example, processGroupMembers, CLI, ROOT, type RunResult } from '../helpers/run.js'
 import { join } from 'node:path'
+import { tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
 
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs')
 
@@ -41,6 +44,28 @@ describe('launcher', function () {
     })
     assert.ok(origin > 0, `never got READY: ${r.stderr}`)
     assert.equal(r.signal, 'SIGKILL')
+    clean(r)
+  })
+
+  it('-v with --log writes launcher messages to the file; --nice sets the workers\' niceness; SIGTERM ends the run', async () => {
+    const logFile = join(tmpdir(), `scoop-node-test-${process.pid}.log`)
+    rmSync(logFile, { force: true })
+    let niceness: number[] = []
+    const r = await run([CLI, '-n', '3', '-v', '--log', logFile, '--nice', '7', fixture('hang.ts'), '3'], {
+      timeout: 60_000,
+      onStdout: (text, pid) => {
+        if (!text.includes('READY')) return
+        const workers = processGroupMembers(pid).filter(p => p !== pid)
+        niceness = workers.map(p => Number(execFileSync('ps', ['-o', 'ni=', '-p', String(p)], { encoding: 'utf8' }).trim()))
+        process.kill(pid, 'SIGTERM')
+      }
+    })
+    assert.deepEqual(niceness, [7, 7])
+    assert.equal(r.code, 143)
+    const log = readFileSync(logFile, 'utf8')
+    rmSync(logFile, { force: true })
+    assert.match(log, /origin .* listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+; starting 2 worker process/)
+    assert.doesNotMatch(r.stderr, /listening on/, 'with --log, launcher messages leave stderr alone')
     clean(r)
   })
 
