@@ -50,7 +50,12 @@ export interface RunOptions {
 }
 
 export async function run (command: string[], options: RunOptions = {}): Promise<RunResult> {
-  const child = spawn(process.execPath, command, {
+  return await runWith(process.execPath, command, options)
+}
+
+/** Like run, with another Node binary. */
+export async function runWith (node: string, command: string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(node, command, {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
