@@ -157,7 +157,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     if (this.perItemMs === undefined) {
       // Nothing measured yet: grow geometrically so a slow function is not sent in one lump.
       size = this.nextGrowth
-      this.nextGrowth = Math.min(this.nextGrowth * 4, MAP_CHUNK_MAX_ITEMS)
+      this.nextGrowth = Math.min(this.nextGrowth * 2, MAP_CHUNK_MAX_ITEMS)
     } else {
       size = Math.round(MAP_CHUNK_TARGET_MS / Math.max(this.perItemMs, 1e-6))
     }
