@@ -75,12 +75,22 @@ async function main (): Promise<void> {
   row('nested tree, depth 12 (8 191 tasks)', `${Math.round(8191 / tree * 1000).toLocaleString('en')} tasks/s`, 'cannot run (a plain pool deadlocks on nested waits)', 'SCOOP ≈ 5 400 tasks/s')
 
   const [tasks, tries] = [200, 200_000]
-  log(`Monte-Carlo pi, ${tasks} × ${tries} tries`)
+  log(`Monte-Carlo pi, ${tasks} × ${tries} tries (serial, mesh and pool interleaved, ${reps} rounds: the machine's speed drifts)`)
   const { piHits } = await import(TASKS_URL)
-  const serial = median(await sequence(Math.min(reps, 3), async () => { const t = performance.now(); for (let i = 0; i < tasks; i++) piHits(tries); return performance.now() - t }))
-  const piMesh = median(Array.from({ length: Math.min(reps, 3) }, () => scoopRun('pi', [String(tasks), String(tries)]).ms))
-  const piPool = median(await sequence(Math.min(reps, 3), async () => { const t = performance.now(); await pool.map('piHits', Array(tasks).fill(tries), tasks / (4 * peers)); return performance.now() - t }))
-  row(`Monte-Carlo pi speed-up over serial Node (${tasks} × ${tries / 1000}k tries)`, `${(serial / piMesh).toFixed(2)}×`, `${(serial / piPool).toFixed(2)}×`, `≥ 1.7× with 2 workers (SCOOP 1.74×); serial ${(serial / 1000).toFixed(2)} s`)
+  const meshRatios: number[] = []
+  const poolRatios: number[] = []
+  const serials: number[] = []
+  for (let round = 0; round < reps; round++) {
+    const t = performance.now()
+    for (let i = 0; i < tasks; i++) piHits(tries)
+    const serial = performance.now() - t
+    serials.push(serial)
+    meshRatios.push(serial / scoopRun('pi', [String(tasks), String(tries)]).ms)
+    const p = performance.now()
+    await pool.map('piHits', Array(tasks).fill(tries), tasks / (4 * peers))
+    poolRatios.push(serial / (performance.now() - p))
+  }
+  row(`Monte-Carlo pi speed-up over serial Node (${tasks} × ${tries / 1000}k tries)`, `${median(meshRatios).toFixed(2)}×`, `${median(poolRatios).toFixed(2)}×`, `≥ 1.7× with 2 workers (SCOOP 1.74×); serial ${(median(serials) / 1000).toFixed(2)} s`)
   pool.stop()
 
   console.log(`\nscoop-node bench, -n ${peers}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`)
