@@ -236,6 +236,8 @@ export class ExecutorRuntime {
     }
     this.activeTasks--
     this.out.post({ k: 'result', owner: task.owner, seq: task.seq, ok, data, ms: performance.now() - started })
+    // Send it now: another task may run next in this same turn, and its owner should not wait for that one.
+    this.out.flush()
     this.updateRef()
   }
 
