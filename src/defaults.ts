@@ -28,9 +28,3 @@ export const MAP_CHUNK_MAX_ITEMS = 4096
 export const MAP_CHUNK_MAX_BYTES = 1024 * 1024
 /** Items of a map in flight (submitted but not yet consumed) per live peer: several full chunks each. */
 export const MAP_WINDOW_ITEMS_PER_PEER = 16384
-
-/** How long a launcher waits for a worker process to report its address before giving up on it. */
-export const WORKER_START_TIMEOUT_MS = 30_000
-
-/** How long a worker process lives on after its origin disappears, at most. */
-export const ORPHAN_EXIT_MS = 2000

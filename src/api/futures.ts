@@ -14,9 +14,6 @@ export { Future }
 
 export interface MapOptions extends WaitOptions {}
 
-type Elem<T> = T extends Iterable<infer E> ? E : never
-type Zip<T extends unknown[]> = { [K in keyof T]: Elem<T[K]> }
-
 /** The value of a map: await it for an array, or iterate it with `for await` for results as they come, in order. */
 export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
   private started: Promise<MapRun<R>> | undefined

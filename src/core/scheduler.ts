@@ -63,7 +63,6 @@ export class Scheduler {
   private readonly parkedThieves = new Set<PeerId>()
   private lastAdvertisedLoad = 0
   private knownConstSeq = 0
-  private nextSeq = 1
   private now = 0
 
   /** Counters for status and benchmarks. */
@@ -77,10 +76,6 @@ export class Scheduler {
 
   /** Tasks queued here and not yet started: what this peer advertises as its load. */
   get load (): number { return this.deque.length }
-
-  get ownedCount (): number { return this.owned.size }
-
-  get peerIds (): PeerId[] { return [...this.peers.keys()] }
 
   takeActions (): SchedulerAction[] {
     const out = this.actions
@@ -104,9 +99,6 @@ export class Scheduler {
   }
 
   // ---- local events -------------------------------------------------------------------------
-
-  /** Allocates the sequence number of a task this peer will own. */
-  allocateSeq (): number { return this.nextSeq++ }
 
   /** A task submitted on this peer (seq from allocateSeq). */
   submit (task: Task, now: number): void {

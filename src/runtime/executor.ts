@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { FunctionRegistry } from './functions.js'
 import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
-import { decodeValue, encodeValue, serializeError, deserializeError, type SerializedError } from './encoding.js'
+import { decodeValue, encodeValue, serializeError, type SerializedError } from './encoding.js'
 import { encode } from '../core/codec.js'
 import { ConstantNotFoundError, ConstantRedefinedError, MeshError } from '../errors.js'
 import { waitFor, type WaitOptions } from './waiting.js'
@@ -132,8 +132,6 @@ export class ExecutorRuntime {
     if (!this.constValues.has(name)) this.constValues.set(name, decodeValue(this.constBytes.get(name)!))
     return this.constValues.get(name)
   }
-
-  hasConst (name: string): boolean { return this.constBytes.has(name) }
 
   /** Stops accepting work: pending futures reject, the host is asked to stop. */
   shutdown (): void {
@@ -263,4 +261,3 @@ function redefined (name: string): ConstantRedefinedError {
   return new ConstantRedefinedError(`shared.setConst: the constant '${name}' is already defined in this pool; a constant can be defined only once`)
 }
 
-export { deserializeError }

@@ -82,9 +82,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.result().then(onFulfilled, onRejected)
   }
 
-  /** Resolves once done, whatever the outcome; never rejects. */
-  get whenDone (): Promise<void> { return this.settled }
-
   /** @internal the task started on some peer */
   markRunning (): void {
     if (this.state === 'pending') this.state = 'running'
@@ -116,4 +113,3 @@ export class Future<T = unknown> implements PromiseLike<T> {
   }
 }
 
-export { TimeoutError }

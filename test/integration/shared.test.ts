@@ -22,8 +22,8 @@ describe('shared constants on a 3-worker mesh (test/fixtures/shared.ts)', functi
     assert.deepEqual(report['getConst.local'], { value: 42 })
     assert.deepEqual(report['getConst.map'], { value: [[1, 'one']] })
   })
-  it('every worker sees a constant in tasks submitted after setConst returned', () => {
-    assert.deepEqual(report.seenByTasks, { value: { values: [42], workers: 3 } })
+  it('every worker sees a constant in tasks submitted after setConst returned, also one set before it joined', () => {
+    assert.deepEqual(report.seenByTasks, { value: { values: [42, 'before-join'], workers: 3 } })
     assert.deepEqual(report['setConst.fresh'], { value: ['b', 'b', 'b', 'b'] })
   })
   it('redefining a name fails with ConstantRedefinedError, and a failed setConst defines nothing', () => {
