@@ -16,7 +16,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   // Typed loosely so that Future<T> is covariant: a Future<number> is a Future<unknown>.
   private outcome: { ok: true, value: unknown } | { ok: false, error: Error } | undefined
   private isCancelled = false
-  private callbacks: Array<DoneCallback<T>> = []
+  private callbacks: Array<DoneCallback<any>> = []
   private readonly settled: Promise<void>
   private markSettled!: () => void
 
