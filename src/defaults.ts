@@ -12,6 +12,13 @@ export const EXECUTOR_SLOTS = 2
 /** Upper bound on suspended (awaiting) tasks per executor, so async tasks cannot drain the whole mesh into one thread. */
 export const MAX_SUSPENDED_TASKS = 4096
 
+/**
+ * A stolen task tells its owner it started only if it is still running after this long: a short
+ * task's result arrives first and says it all, which saves a message per task. Until then the
+ * owner may still cancel it (its result is then dropped).
+ */
+export const STARTED_NOTICE_DELAY_MS = 2
+
 /** Back-off after a steal request came back empty from a peer that advertised work: doubles from MIN to MAX. */
 export const STEAL_BACKOFF_MIN_MS = 1
 export const STEAL_BACKOFF_MAX_MS = 100

@@ -5,7 +5,7 @@
 
 import { Deque } from './deque.js'
 import type { PeerId, Task, WireMessage } from './wire.js'
-import { EXECUTOR_SLOTS, MAX_SUSPENDED_TASKS, STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS } from '../defaults.js'
+import { EXECUTOR_SLOTS, MAX_SUSPENDED_TASKS, STARTED_NOTICE_DELAY_MS, STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS } from '../defaults.js'
 
 export type SchedulerAction =
   | { type: 'send', to: PeerId, msg: WireMessage }
@@ -55,6 +55,8 @@ export class Scheduler {
   private readonly executing = new Map<string, Task>()
   private readonly suspended = new Set<string>()
   private readonly peers = new Map<PeerId, PeerState>()
+  /** Stolen tasks running here whose owner has not yet been told they started (see STARTED_NOTICE_DELAY_MS). */
+  private readonly startNotices = new Map<string, { owner: PeerId, seq: number, due: number }>()
   private actions: SchedulerAction[] = []
   private stealTarget: PeerId | null = null
   /** The peer holding this peer's waiting steal request, if any. */
@@ -85,10 +87,11 @@ export class Scheduler {
 
   /** Earliest time at which `onTick` has something to do, if any. */
   nextWakeup (): number | undefined {
-    if (!this.wantsWork() || this.stealTarget != null) return undefined
     let earliest: number | undefined
-    for (const p of this.peers.values()) {
-      if (p.load > 0 && p.retryAt > this.now && (earliest === undefined || p.retryAt < earliest)) earliest = p.retryAt
+    const consider = (t: number): void => { if (earliest === undefined || t < earliest) earliest = t }
+    for (const notice of this.startNotices.values()) consider(notice.due)
+    if (this.wantsWork() && this.stealTarget == null) {
+      for (const p of this.peers.values()) if (p.load > 0 && p.retryAt > this.now) consider(p.retryAt)
     }
     return earliest
   }
@@ -140,6 +143,7 @@ export class Scheduler {
     const key = keyOf(owner, seq)
     if (!this.executing.delete(key)) return
     this.suspended.delete(key)
+    this.startNotices.delete(key) // the result says it all
     this.stats.executed++
     if (owner === this.self) {
       this.resolveOwned(seq, ok, data, this.self, ms)
@@ -189,6 +193,7 @@ export class Scheduler {
         this.stats.requeued++
       }
     }
+    for (const [key, notice] of this.startNotices) if (notice.owner === peer) this.startNotices.delete(key)
     // Work owned by the lost peer can no longer be delivered anywhere.
     this.deque.removeWhere(t => t.owner === peer)
     for (let i = this.waitingForConsts.length - 1; i >= 0; i--) {
@@ -339,7 +344,6 @@ export class Scheduler {
   }
 
   private pump (): void {
-    const startedByOwner = new Map<PeerId, number[]>()
     while (this.executorHasRoom()) {
       const task = this.deque.pop()
       if (task === undefined) break
@@ -349,18 +353,17 @@ export class Scheduler {
         this.actions.push({ type: 'fetchConsts', after: this.knownConstSeq })
         continue
       }
-      this.executing.set(keyOf(task.owner, task.seq), task)
+      const key = keyOf(task.owner, task.seq)
+      this.executing.set(key, task)
       if (task.owner !== this.self) {
-        const list = startedByOwner.get(task.owner) ?? []
-        list.push(task.seq)
-        startedByOwner.set(task.owner, list)
+        this.startNotices.set(key, { owner: task.owner, seq: task.seq, due: this.now + STARTED_NOTICE_DELAY_MS })
       } else {
         const entry = this.owned.get(task.seq)
         if (entry != null) entry.started = true
       }
       this.actions.push({ type: 'execute', task })
     }
-    for (const [owner, seqs] of startedByOwner) this.send(owner, { t: 'started', owner, seqs })
+    this.sendStartNotices()
     for (const thief of this.parkedThieves) {
       if (this.stealableCount() === 0) break
       this.parkedThieves.delete(thief)
@@ -368,6 +371,19 @@ export class Scheduler {
     }
     this.advertiseLoad()
     this.trySteal()
+  }
+
+  /** Tells owners which of their tasks have been running here for a while (short ones report only their result). */
+  private sendStartNotices (): void {
+    const byOwner = new Map<PeerId, number[]>()
+    for (const [key, notice] of this.startNotices) {
+      if (notice.due > this.now) continue
+      this.startNotices.delete(key)
+      const list = byOwner.get(notice.owner) ?? []
+      list.push(notice.seq)
+      byOwner.set(notice.owner, list)
+    }
+    for (const [owner, seqs] of byOwner) this.send(owner, { t: 'started', owner, seqs })
   }
 
   /** Tells every peer when this peer's queue turns empty or non-empty: idle peers steal on that news. */
