@@ -16,6 +16,8 @@ export interface WorkerConfig {
   moduleUrl: string
   argv: string[]
   workerName?: string
+  /** The run's swarm key, as text: it travels over the IPC channel, never on a command line. */
+  swarmKey: string
 }
 
 export interface LocalWorkerOptions {

@@ -5,6 +5,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { MessagePort } from 'node:worker_threads'
 import { PeerHost } from '../runtime/peer-host.js'
+import { newSwarmKey } from '../mesh/node.js'
 import { LocalWorkers } from './local.js'
 
 export interface OriginOptions {
@@ -28,7 +29,9 @@ export interface Origin {
 export async function startOrigin (options: OriginOptions, executorPort: MessagePort): Promise<Origin> {
   const runId = randomBytes(8).toString('hex')
   const report = options.report ?? ((line: string) => { process.stderr.write(`${line}\n`) })
-  const host = await PeerHost.start({ runId, workerName: `${hostname()}:${process.pid}`, runsTasks: options.runsTasks })
+  // Every run is a private mesh: a fresh key, known only to this process and the workers it starts.
+  const swarmKey = newSwarmKey()
+  const host = await PeerHost.start({ runId, workerName: `${hostname()}:${process.pid}`, runsTasks: options.runsTasks, swarmKey })
   host.attachExecutor(executorPort)
   const workers = new LocalWorkers({
     nice: options.nice,
@@ -36,6 +39,6 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
       report(`scoop-node: worker process ${pid} exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${String(code)}`}); its tasks go back to their owners`)
     }
   })
-  workers.spawn(options.workers, { runId, bootstrap: host.mesh.multiaddrs[0], moduleUrl: options.moduleUrl, argv: options.argv })
+  workers.spawn(options.workers, { runId, bootstrap: host.mesh.multiaddrs[0], moduleUrl: options.moduleUrl, argv: options.argv, swarmKey: new TextDecoder().decode(swarmKey) })
   return { host, workers, runId }
 }

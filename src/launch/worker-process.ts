@@ -22,7 +22,7 @@ process.once('message', (msg: { type: string, config: WorkerConfig }) => {
 
 async function start (config: WorkerConfig): Promise<void> {
   const workerName = config.workerName !== '' && config.workerName != null ? config.workerName : `${hostname()}:${process.pid}`
-  const host = await PeerHost.start({ runId: config.runId, workerName })
+  const host = await PeerHost.start({ runId: config.runId, workerName, swarmKey: new TextEncoder().encode(config.swarmKey) })
   const { port1, port2 } = new MessageChannel()
   host.onExecutorReady = () => {
     host.join(config.bootstrap).catch(err => {

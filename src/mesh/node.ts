@@ -8,6 +8,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub } from '@libp2p/gossipsub'
+import { preSharedKey, generateKey } from '@libp2p/pnet'
 import { logger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -31,6 +32,18 @@ export interface MeshEvents {
 export interface MeshNodeInit {
   /** Multiaddrs to listen on; loopback by default. */
   listen?: string[]
+  /**
+   * A pre-shared swarm key (libp2p pnet, `/key/swarm/psk/1.0.0/` format): peers without the same
+   * key cannot even complete a connection. Without it the mesh is open to anyone who can reach it.
+   */
+  swarmKey?: Uint8Array
+}
+
+/** A fresh random swarm key, in the format of libp2p's swarm.key files. */
+export function newSwarmKey (): Uint8Array {
+  const key = new Uint8Array(95)
+  generateKey(key)
+  return key
 }
 
 /** One side of a task stream, with outgoing messages joined into one frame per event-loop turn. */
@@ -74,6 +87,7 @@ export class MeshNode {
       addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
+      ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
       streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_MAX_STREAM_WINDOW } } as any)],
       connectionManager: {
         // Every local worker dials from 127.0.0.1: libp2p's default of 5 per second would refuse them.

@@ -22,6 +22,8 @@ export interface PeerHostInit {
   /** Multiaddrs of peers to join (with /p2p/ ids). */
   bootstrap?: string[]
   listen?: string[]
+  /** The run's pre-shared swarm key (see MeshNodeInit.swarmKey). */
+  swarmKey?: Uint8Array
   /** False: this peer only submits tasks (an origin whose main part must stay responsive). */
   runsTasks?: boolean
 }
@@ -59,7 +61,7 @@ export class PeerHost {
   static async start (init: PeerHostInit): Promise<PeerHost> {
     const startedAt = Date.now()
     let host: PeerHost | undefined
-    const mesh = await MeshNode.create({ listen: init.listen }, {
+    const mesh = await MeshNode.create({ listen: init.listen, swarmKey: init.swarmKey }, {
       onPeerConnected: peer => { host?.onPeerConnected(peer) },
       onPeerDisconnected: peer => { host?.onPeerDisconnected(peer) },
       onMessages: (from, messages) => { host?.onMessages(from, messages) },

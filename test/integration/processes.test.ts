@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
+import '../../src/polyfill.js'
+import { MeshNode, newSwarmKey } from '../../src/mesh/node.js'
 
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs')
 
@@ -66,6 +68,35 @@ describe('launcher', function () {
     rmSync(logFile, { force: true })
     assert.match(log, /origin .* listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+; starting 2 worker process/)
     assert.doesNotMatch(r.stderr, /listening on/, 'with --log, launcher messages leave stderr alone')
+    clean(r)
+  })
+
+  it('runs a private mesh: a peer without the run\'s key cannot connect to its origin', async () => {
+    const logFile = join(tmpdir(), `scoop-node-key-${process.pid}.log`)
+    rmSync(logFile, { force: true })
+    let outcome: Promise<string[]> | undefined
+    const r = await run([CLI, '-n', '2', '-v', '--log', logFile, fixture('hang.ts'), '2'], {
+      timeout: 60_000,
+      onStdout: (text, pid) => {
+        if (!text.includes('READY')) return
+        const address = /listening on (\S+?)[;,]/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? ''
+        const tryDial = async (swarmKey?: Uint8Array): Promise<string> => {
+          const node = await MeshNode.create({ swarmKey }, { onPeerConnected: () => {}, onPeerDisconnected: () => {}, onGossip: () => {}, onMessages: () => {} })
+          try {
+            await node.dial(address, { signal: AbortSignal.timeout(3000) })
+            return 'connected'
+          } catch {
+            return 'refused'
+          } finally {
+            await node.stop()
+          }
+        }
+        outcome = Promise.all([tryDial(), tryDial(newSwarmKey())]).finally(() => { process.kill(pid, 'SIGTERM') })
+      }
+    })
+    rmSync(logFile, { force: true })
+    assert.ok(outcome, `never got READY: ${r.stderr}`)
+    assert.deepEqual(await outcome, ['refused', 'refused'])
     clean(r)
   })
 
