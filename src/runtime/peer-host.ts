@@ -177,6 +177,7 @@ export class PeerHost {
     this.election.onPeerLeft(peer)
     this.scheduler.onPeerLeft(peer, Date.now())
     this.runActions()
+    this.publishInfo()
   }
 
   private onMessages (from: PeerId, messages: WireMessage[]): void {

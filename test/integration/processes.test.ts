@@ -100,6 +100,23 @@ describe('launcher', function () {
     clean(r)
   })
 
+  it('a worker killed with SIGKILL mid-map: its tasks are re-queued and the map returns every result', async () => {
+    let killed = 0
+    const r = await run([CLI, '-n', '3', fixture('killWorker.ts'), '3'], {
+      timeout: 90_000,
+      onStdout: (text, pid) => {
+        if (!text.includes('MAPPING') || killed !== 0) return
+        killed = processGroupMembers(pid).filter(p => p !== pid)[0] ?? -1
+        if (killed > 0) process.kill(killed, 'SIGKILL')
+      }
+    })
+    assert.ok(killed > 0, `no worker to kill: ${r.stdout} ${r.stderr}`)
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { ok: true, size: 2 })
+    assert.match(r.stderr, new RegExp(`worker process ${killed} exited unexpectedly \\(signal SIGKILL\\)`))
+    clean(r)
+  })
+
   it('explains a missing script and bad options', async () => {
     const missing = await run([CLI, 'no/such/script.ts'])
     assert.equal(missing.code, 2)
