@@ -27,6 +27,9 @@ export const STEAL_BACKOFF_MAX_MS = 100
 export const HEARTBEAT_INTERVAL_MS = 1000
 export const HEARTBEAT_LEASE = 3
 
+/** A fetch of missing shared constants unanswered for this long may be sent again. */
+export const CONST_FETCH_RETRY_MS = 1000
+
 /** A map chunk aims at this much work, so per-chunk overhead stays small against the work itself. */
 export const MAP_CHUNK_TARGET_MS = 20
 /** Never more items than this in one chunk (bounds memory per message and keeps work stealable). */

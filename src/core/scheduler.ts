@@ -76,6 +76,9 @@ export class Scheduler {
     this.executorSlots = init.executorSlots ?? EXECUTOR_SLOTS
   }
 
+  /** True while some task waits for shared constants not received yet. */
+  get waitsForConsts (): boolean { return this.waitingForConsts.length > 0 }
+
   /** Tasks queued here and not yet started: what this peer advertises as its load. */
   get load (): number { return this.deque.length }
 

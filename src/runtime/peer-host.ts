@@ -11,7 +11,7 @@ import { BrokerElection } from '../core/election.js'
 import { encode, decode } from '../core/codec.js'
 import type { ConstEntry, PeerId, PeerInfo, WireMessage } from '../core/wire.js'
 import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
-import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE } from '../defaults.js'
+import { CONST_FETCH_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE } from '../defaults.js'
 
 const log = logger('scoop:host')
 
@@ -39,10 +39,11 @@ export class PeerHost {
   /** Called once the executor has loaded the run's module (a worker joins the mesh only then). */
   onExecutorReady: (() => void) | undefined
   private readonly peerInfo = new Map<PeerId, PeerInfo>()
-  /** setConst requests forwarded to the broker: wire request id → executor request id. */
-  private readonly pendingSetConst = new Map<number, number>()
+  /** setConst requests forwarded to the broker, by wire request id. */
+  private readonly pendingSetConst = new Map<number, { req: number, entries: Array<{ name: string, data: Uint8Array }> }>()
   private nextWireReq = 1
-  private fetchingConsts = false
+  /** When the last fetch of missing constants was sent: one at a time, re-sent if unanswered. */
+  private constFetchSentAt: number | undefined
   private heartbeat: NodeJS.Timeout | undefined
   private wakeup: NodeJS.Timeout | undefined
   private lastInfo = ''
@@ -141,7 +142,7 @@ export class PeerHost {
       return
     }
     const wireReq = this.nextWireReq++
-    this.pendingSetConst.set(wireReq, req)
+    this.pendingSetConst.set(wireReq, { req, entries })
     this.mesh.send(this.election.broker.id, { t: 'setConst', req: wireReq, entries })
   }
 
@@ -201,21 +202,20 @@ export class PeerHost {
           break
         }
         case 'setConstReply': {
-          const req = this.pendingSetConst.get(msg.req)
-          if (req === undefined) break
+          const pending = this.pendingSetConst.get(msg.req)
+          if (pending === undefined) break
           this.pendingSetConst.delete(msg.req)
-          if (msg.error === '') {
-            // The constants are ours: the broker's fetch reply or gossip brings them; wait for them.
-            this.fetchConsts(from)
+          if (msg.error === '' && msg.seqs.length === pending.entries.length) {
+            // The broker numbered our constants: store them now, so our next tasks carry them.
+            this.addConsts(pending.entries.map((e, k) => ({ seq: msg.seqs[k], name: e.name, data: e.data })))
           }
-          this.afterConsts(msg.seqs, () => { this.executor?.post({ k: 'setConstReply', req, error: msg.error }) })
+          this.executor?.post({ k: 'setConstReply', req: pending.req, error: msg.error })
           break
         }
         case 'fetchConsts': this.mesh.send(from, { t: 'consts', entries: this.consts.after(msg.after) }); break
         case 'consts':
-          this.fetchingConsts = false
+          this.constFetchSentAt = undefined
           this.addConsts(msg.entries)
-          this.runConstWaiters()
           break
         default:
           this.scheduler.onMessage(from, msg, now)
@@ -224,27 +224,10 @@ export class PeerHost {
     this.runActions()
   }
 
-  private readonly constWaiters: Array<{ seqs: number[], then: () => void }> = []
-
-  /** Runs `then` once every listed constant is in the local replica. */
-  private afterConsts (seqs: number[], then: () => void): void {
-    this.constWaiters.push({ seqs, then })
-    this.runConstWaiters()
-  }
-
-  private runConstWaiters (): void {
-    for (let i = this.constWaiters.length - 1; i >= 0; i--) {
-      const w = this.constWaiters[i]
-      if (w.seqs.every(s => s <= this.consts.contiguous)) {
-        this.constWaiters.splice(i, 1)
-        w.then()
-      }
-    }
-  }
-
   private fetchConsts (from: PeerId): void {
-    if (this.fetchingConsts || from === this.self.id) return
-    this.fetchingConsts = true
+    const now = Date.now()
+    if (from === this.self.id || (this.constFetchSentAt !== undefined && now - this.constFetchSentAt < CONST_FETCH_RETRY_MS)) return
+    this.constFetchSentAt = now
     this.mesh.send(from, { t: 'fetchConsts', after: this.consts.contiguous })
   }
 
@@ -278,7 +261,6 @@ export class PeerHost {
     }
     if (topic === this.constTopic && Array.isArray(decoded)) {
       this.addConsts(decoded.filter((e: any) => e != null && Number.isSafeInteger(e.seq) && typeof e.name === 'string' && e.data instanceof Uint8Array))
-      this.runConstWaiters()
       this.runActions()
     } else if (topic === this.membershipTopic) {
       const hb = decoded as Heartbeat
@@ -298,6 +280,8 @@ export class PeerHost {
       if (info != null) this.election.onPeerSeen(info, 0, now)
     }
     this.election.onTick(now)
+    // A fetch of missing constants may have gone unanswered (its peer left): ask the broker again.
+    if (this.scheduler.waitsForConsts) this.fetchConsts(this.election.broker.id)
     this.publishInfo()
   }
 
