@@ -233,21 +233,20 @@ export function expandSlurmNodelist (list: string): string[] {
 
 /** `SLURM_TASKS_PER_NODE`, `2(x3),1` → [2, 2, 2, 1]; it must describe exactly `nodeCount` nodes. */
 export function parseSlurmTasksPerNode (spec: string, nodeCount: number): number[] {
-  const counts: number[] = []
-  for (const item of spec.trim().split(',')) {
+  const groups = spec.trim().split(',').map(item => {
     const m = /^\s*(\d+)(?:\(x(\d+)\))?\s*$/.exec(item)
     if (m === null) throw new InvalidArgumentError(`SLURM_TASKS_PER_NODE '${spec}': '${item}' is not a count like 2 or 2(x3)`)
-    const tasks = workerCount(m[1], `SLURM_TASKS_PER_NODE '${spec}'`)
-    const repeat = m[2] === undefined ? 1 : workerCount(m[2], `SLURM_TASKS_PER_NODE '${spec}' (repeat of '${item.trim()}')`)
-    // Checked before filling so that a huge `(xN)` fails at once instead of building the array.
-    if (counts.length + repeat > nodeCount) break
-    for (let r = 0; r < repeat; r++) counts.push(tasks)
-  }
-  const described = spec.trim().split(',').reduce((sum, item) => sum + Number(/\(x(\d+)\)/.exec(item)?.[1] ?? 1), 0)
+    return {
+      tasks: workerCount(m[1], `SLURM_TASKS_PER_NODE '${spec}'`),
+      repeat: m[2] === undefined ? 1 : workerCount(m[2], `SLURM_TASKS_PER_NODE '${spec}' (repeat in '${item.trim()}')`)
+    }
+  })
+  // Checked before expanding, so that a huge `(xN)` fails at once instead of building the array.
+  const described = groups.reduce((sum, g) => sum + g.repeat, 0)
   if (described !== nodeCount) {
     throw new InvalidArgumentError(`SLURM_TASKS_PER_NODE '${spec}' describes ${described} node(s) but the node list has ${nodeCount}`)
   }
-  return counts
+  return groups.flatMap(g => new Array<number>(g.repeat).fill(g.tasks))
 }
 
 /**
