@@ -19,6 +19,12 @@ export const MAX_SUSPENDED_TASKS = 4096
  */
 export const STARTED_NOTICE_DELAY_MS = 2
 
+/**
+ * A task lost with this many peers (each died while holding it) is quarantined: its future
+ * rejects with TaskQuarantinedError instead of killing worker after worker.
+ */
+export const MAX_TASK_LOSSES = 3
+
 /** Back-off after a steal request came back empty from a peer that advertised work: doubles from MIN to MAX. */
 export const STEAL_BACKOFF_MIN_MS = 1
 export const STEAL_BACKOFF_MAX_MS = 100

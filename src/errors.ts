@@ -34,6 +34,11 @@ export class MeshError extends Error {
   override name = 'MeshError'
 }
 
+/** A task was lost with several workers in a row (it likely kills them): it is not run again. */
+export class TaskQuarantinedError extends Error {
+  override name = 'TaskQuarantinedError'
+}
+
 /** The peer a task ran on was lost and the task could not be run again. */
 export class WorkerLostError extends Error {
   override name = 'WorkerLostError'

@@ -5,7 +5,7 @@
 
 import { Deque } from './deque.js'
 import type { PeerId, Task, WireMessage } from './wire.js'
-import { EXECUTOR_SLOTS, MAX_SUSPENDED_TASKS, STARTED_NOTICE_DELAY_MS, STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS } from '../defaults.js'
+import { EXECUTOR_SLOTS, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, STARTED_NOTICE_DELAY_MS, STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS } from '../defaults.js'
 
 export type SchedulerAction =
   | { type: 'send', to: PeerId, msg: WireMessage }
@@ -15,6 +15,8 @@ export type SchedulerAction =
   | { type: 'resolve', seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number }
   /** An owned task started running on another peer. */
   | { type: 'started', seq: number }
+  /** An owned task was lost with MAX_TASK_LOSSES peers: it is quarantined, not run again. */
+  | { type: 'quarantined', seq: number, lastPeer: PeerId, losses: number }
   /** Tasks wait for shared constants this peer has not received yet: fetch those after `after`. */
   | { type: 'fetchConsts', after: number }
 
@@ -31,6 +33,8 @@ interface OwnedTask {
   /** Peer holding the task, or null while it is in this peer's deque or executor. */
   location: PeerId | null
   started: boolean
+  /** Peers lost while they held this task. */
+  losses: number
 }
 
 interface PeerState {
@@ -109,7 +113,7 @@ export class Scheduler {
   /** A task submitted on this peer (seq from allocateSeq). */
   submit (task: Task, now: number): void {
     this.now = now
-    this.owned.set(task.seq, { task, location: null, started: false })
+    this.owned.set(task.seq, { task, location: null, started: false, losses: 0 })
     this.deque.push(task)
     this.pump()
   }
@@ -188,13 +192,19 @@ export class Scheduler {
     if (this.stealTarget === peer) this.stealTarget = null
     if (this.parkedAt === peer) this.parkedAt = null
     this.parkedThieves.delete(peer)
-    for (const entry of this.owned.values()) {
-      if (entry.location === peer) {
-        entry.location = null
-        entry.started = false
-        this.deque.push(entry.task)
-        this.stats.requeued++
+    for (const [seq, entry] of this.owned) {
+      if (entry.location !== peer) continue
+      entry.losses++
+      if (entry.losses >= MAX_TASK_LOSSES) {
+        // Most likely the task itself kills its workers: stop feeding it more of them.
+        this.owned.delete(seq)
+        this.actions.push({ type: 'quarantined', seq, lastPeer: peer, losses: entry.losses })
+        continue
       }
+      entry.location = null
+      entry.started = false
+      this.deque.push(entry.task)
+      this.stats.requeued++
     }
     for (const [key, notice] of this.startNotices) if (notice.owner === peer) this.startNotices.delete(key)
     // Work owned by the lost peer can no longer be delivered anywhere.

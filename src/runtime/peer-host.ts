@@ -11,6 +11,8 @@ import { BrokerElection } from '../core/election.js'
 import { encode, decode } from '../core/codec.js'
 import type { ConstEntry, PeerId, PeerInfo, WireMessage } from '../core/wire.js'
 import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
+import { serializeError } from './encoding.js'
+import { TaskQuarantinedError } from '../errors.js'
 import { CONST_FETCH_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE } from '../defaults.js'
 
 const log = logger('scoop:host')
@@ -47,6 +49,8 @@ export class PeerHost {
   private heartbeat: NodeJS.Timeout | undefined
   private wakeup: NodeJS.Timeout | undefined
   private lastInfo = ''
+  /** Names of peers that left, for errors that mention them. */
+  private readonly lostPeerNames = new Map<PeerId, string>()
   private stopped = false
   private readonly membershipTopic: string
   private readonly constTopic: string
@@ -174,6 +178,8 @@ export class PeerHost {
 
   private onPeerDisconnected (peer: PeerId): void {
     log('peer %s left', peer)
+    const info = this.peerInfo.get(peer)
+    if (info != null) this.lostPeerNames.set(peer, info.name)
     this.peerInfo.delete(peer)
     this.election.onPeerLeft(peer)
     this.scheduler.onPeerLeft(peer, Date.now())
@@ -314,6 +320,12 @@ export class PeerHost {
         this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer: this.peerInfo.get(action.peer)?.name ?? this.self.name, ms: action.ms })
         break
       case 'started': this.executor?.post({ k: 'started', seq: action.seq }); break
+      case 'quarantined': {
+        const name = this.lostPeerNames.get(action.lastPeer) ?? action.lastPeer
+        const error = new TaskQuarantinedError(`the task was quarantined: ${action.losses} workers died while holding it (the last one: ${name}); it is not run again`)
+        this.executor?.post({ k: 'resolve', seq: action.seq, ok: false, data: encode(serializeError(error, name)), peer: name, ms: 0 })
+        break
+      }
       case 'fetchConsts': this.fetchConsts(this.election.broker.id); break
     }
   }

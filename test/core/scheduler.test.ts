@@ -157,4 +157,19 @@ describe('core/Scheduler', () => {
     s.onExecutorResult('A', 1, true, new Uint8Array(), 1, 1) // 1 ran at once; 2 starts now
     assert.deepEqual(sends(s.takeActions(), 'load').map(x => (x.msg as any).n), [0])
   })
+
+  it('quarantines a task lost with 3 peers instead of re-queueing it again', () => {
+    const o = new Scheduler({ self: 'O', executorSlots: 0 })
+    o.submit(task('O', 1), 0)
+    for (const [k, peer] of ['W1', 'W2', 'W3'].entries()) {
+      o.onPeerJoined(peer, 0, k)
+      o.onMessage(peer, { t: 'steal' }, k)
+      assert.equal((sends(o.takeActions(), 'tasks')[0].msg as any).tasks.length, 1, `${peer} takes the task`)
+      o.onPeerLeft(peer, k)
+    }
+    const quarantined = o.takeActions().filter(a => a.type === 'quarantined')
+    assert.deepEqual(quarantined, [{ type: 'quarantined', seq: 1, lastPeer: 'W3', losses: 3 }])
+    assert.equal(o.load, 0, 'not queued again')
+    assert.equal(o.stats.requeued, 2)
+  })
 })

@@ -117,6 +117,18 @@ describe('launcher', function () {
     clean(r)
   })
 
+  it('a task that kills its workers is quarantined after 3 of them, and the run goes on', async () => {
+    const r = await run([CLI, '-n', '5', '--no-origin-tasks', fixture('killerTask.ts'), '5'], { timeout: 120_000 })
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+    assert.equal(out.error, 'TaskQuarantinedError')
+    assert.match(out.message, /3 workers died while holding it/)
+    assert.deepEqual(out.after, [1, 4, 9])
+    assert.equal(out.size, 2)
+    assert.equal((r.stderr.match(/exited unexpectedly \(exit code 7\)/g) ?? []).length, 3, r.stderr)
+    clean(r)
+  })
+
   it('explains a missing script and bad options', async () => {
     const missing = await run([CLI, 'no/such/script.ts'])
     assert.equal(missing.code, 2)
