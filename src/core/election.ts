@@ -39,8 +39,15 @@ export class BrokerElection {
   /** A peer was heard from (heartbeat, hello, or any message carrying its info). */
   onPeerSeen (info: PeerInfo, load: number, now: number, epoch = 0): void {
     if (info.id === this.self.id) return
-    this.members.set(info.id, { ...info, load, lastSeen: now })
     if (epoch > this.currentEpoch) this.currentEpoch = epoch
+    const known = this.members.get(info.id)
+    if (known != null && known.startedAt === info.startedAt) {
+      // A heartbeat of a known member cannot change the ranking: no need to re-rank the view.
+      known.load = load
+      known.lastSeen = now
+      return
+    }
+    this.members.set(info.id, { ...info, load, lastSeen: now })
     this.recompute()
   }
 
