@@ -8,7 +8,8 @@ import { encode } from '../core/codec.js'
 import type { ChunkResult, ExecutorRuntime } from './executor.js'
 import type { FunctionRef } from '../core/wire.js'
 import { TimeoutError, UnencodableValueError } from '../errors.js'
-import { MAP_CHUNK_MAX_BYTES, MAP_CHUNK_MAX_ITEMS, MAP_CHUNK_TARGET_MS, MAP_WINDOW_ITEMS_PER_PEER, MAX_FRAME_BYTES } from '../defaults.js'
+import { MAP_WINDOW_ITEMS_PER_PEER, MAX_FRAME_BYTES } from '../defaults.js'
+import { ChunkSizer } from '../core/chunking.js'
 
 export interface MapRunOptions {
   /** Milliseconds for the whole map; rejects with TimeoutError after that. */
@@ -34,9 +35,8 @@ export class MapRun<R> implements AsyncIterator<R> {
   private errorAt: { index: number, error: Error } | undefined
   private consumed = 0
   private readonly inFlight = new Map<number, Chunk>()
-  private perItemMs: number | undefined
+  private readonly sizer = new ChunkSizer()
   private bytesPerItem = 0
-  private nextGrowth = 1
   private wake: (() => void) | undefined
   private timer: NodeJS.Timeout | undefined
   private readonly window: number
@@ -126,7 +126,7 @@ export class MapRun<R> implements AsyncIterator<R> {
   private refill (): void {
     while (!this.finished && !this.inputDone && this.pulled - this.consumed < this.window) {
       // Until one chunk has been timed, send only a few probes: their sizes are guesses.
-      if (this.perItemMs === undefined && this.inFlight.size >= 2 * Math.max(1, this.rt.info.size)) break
+      if (!this.sizer.measured && this.inFlight.size >= 2 * Math.max(1, this.rt.info.size)) break
       const room = this.window - (this.pulled - this.consumed)
       const wanted = this.chunkSize()
       // Wait for room for a whole chunk: topping the window up item by item makes tiny chunks.
@@ -153,20 +153,7 @@ export class MapRun<R> implements AsyncIterator<R> {
   }
 
   private chunkSize (): number {
-    let size: number
-    if (this.perItemMs === undefined) {
-      // Nothing measured yet: grow geometrically so a slow function is not sent in one lump.
-      size = this.nextGrowth
-      this.nextGrowth = Math.min(this.nextGrowth * 2, MAP_CHUNK_MAX_ITEMS)
-    } else {
-      size = Math.round(MAP_CHUNK_TARGET_MS / Math.max(this.perItemMs, 1e-6))
-    }
-    if (this.total !== undefined) {
-      // Keep a few chunks per peer, so every peer gets a share and stealing can balance.
-      size = Math.min(size, Math.ceil((this.total - this.pulled) / (4 * Math.max(1, this.rt.info.size))))
-    }
-    if (this.bytesPerItem > 0) size = Math.min(size, Math.floor(MAP_CHUNK_MAX_BYTES / this.bytesPerItem))
-    return Math.max(1, Math.min(size, MAP_CHUNK_MAX_ITEMS))
+    return this.sizer.next(this.total === undefined ? undefined : this.total - this.pulled, this.rt.info.size, this.bytesPerItem)
   }
 
   private submitChunk (items: unknown[][]): void {
@@ -192,10 +179,8 @@ export class MapRun<R> implements AsyncIterator<R> {
 
   private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, _peer: string): void {
     if (!this.inFlight.delete(start) || this.finished) return
-    const perItem = ms / count
     log.trace('%s: chunk at %d of %d items took %d ms on %s', this.label, start, count, Math.round(ms), _peer)
-    // Recent chunks weigh most: the first ones include the function's warm-up (JIT).
-    this.perItemMs = this.perItemMs === undefined ? perItem : 0.5 * this.perItemMs + 0.5 * perItem
+    this.sizer.observe(ms, count)
     let values: unknown[] = []
     let error: Error | undefined
     try {

@@ -2,7 +2,8 @@
 // runtime/map-run.ts cuts it (probe chunks, then chunks sized by measured time per item), and a
 // nested binary tree whose inner tasks wait for their two children.
 
-import { MAP_CHUNK_MAX_ITEMS, MAP_CHUNK_TARGET_MS, MAP_WINDOW_ITEMS_PER_PEER } from '../defaults.js'
+import { MAP_WINDOW_ITEMS_PER_PEER } from '../defaults.js'
+import { ChunkSizer } from '../core/chunking.js'
 import type { SimWorld, TaskSpec, VirtualPeer } from './world.js'
 
 /** cbor of one small number argument list or result: what a map item weighs on the wire. */
@@ -22,8 +23,7 @@ export class FlatMapFeeder {
   duplicates = 0
   finishedAt: number | undefined
   private readonly inFlight = new Map<number, number>()
-  private perItemMs: number | undefined
-  private nextGrowth = 1
+  private readonly sizer = new ChunkSizer()
 
   constructor (
     private readonly world: SimWorld,
@@ -46,8 +46,7 @@ export class FlatMapFeeder {
     if (count === undefined) { this.duplicates++; return }
     this.inFlight.delete(seq)
     this.consumed += count
-    const perItem = ms / count
-    this.perItemMs = this.perItemMs === undefined ? perItem : 0.5 * this.perItemMs + 0.5 * perItem
+    this.sizer.observe(ms, count)
     if (this.done) this.finishedAt = this.world.now
     this.refill()
   }
@@ -58,7 +57,7 @@ export class FlatMapFeeder {
     const size = this.origin.linkedCount + 1
     const window = this.chunking === 'none' ? Infinity : MAP_WINDOW_ITEMS_PER_PEER * size
     while (this.pulled < this.total && this.pulled - this.consumed < window) {
-      if (this.chunking === 'adaptive' && this.perItemMs === undefined && this.inFlight.size >= 2 * size) break
+      if (this.chunking === 'adaptive' && !this.sizer.measured && this.inFlight.size >= 2 * size) break
       const room = window - (this.pulled - this.consumed)
       const wanted = this.chunkSize(size)
       if (room < wanted && this.inFlight.size > 0) break
@@ -73,16 +72,7 @@ export class FlatMapFeeder {
   }
 
   private chunkSize (size: number): number {
-    if (this.chunking === 'none') return 1
-    let chunk: number
-    if (this.perItemMs === undefined) {
-      chunk = this.nextGrowth
-      this.nextGrowth = Math.min(this.nextGrowth * 2, MAP_CHUNK_MAX_ITEMS)
-    } else {
-      chunk = Math.round(MAP_CHUNK_TARGET_MS / Math.max(this.perItemMs, 1e-6))
-    }
-    chunk = Math.min(chunk, Math.ceil((this.total - this.pulled) / (4 * size)))
-    return Math.max(1, Math.min(chunk, MAP_CHUNK_MAX_ITEMS))
+    return this.chunking === 'none' ? 1 : this.sizer.next(this.total - this.pulled, size)
   }
 }
 

@@ -13,14 +13,7 @@ import { FrameDecoder, FrameEncoder } from '../../src/mesh/framing.js'
 import { encode } from '../../src/core/codec.js'
 import type { WireMessage } from '../../src/core/wire.js'
 import { MAX_FRAME_BYTES } from '../../src/defaults.js'
-
-const withPrefix = (body: Uint8Array): Uint8Array => {
-  const prefix = varint.encode(body.byteLength)
-  const out = new Uint8Array(prefix.byteLength + body.byteLength)
-  out.set(prefix)
-  out.set(body, prefix.byteLength)
-  return out
-}
+import { withLengthPrefix } from '../helpers/frames.js'
 
 describe('mesh: frames', function () {
   it('FrameDecoder reassembles split frames and refuses bad ones', () => {
@@ -28,8 +21,8 @@ describe('mesh: frames', function () {
     const d = new FrameDecoder()
     assert.deepEqual(d.decode(frame.subarray(0, 3)), [])
     assert.deepEqual(d.decode(frame.subarray(3)), [[{ t: 'load', n: 4 }, { t: 'steal' }]])
-    assert.throws(() => new FrameDecoder().decode(withPrefix(new Uint8Array([0xff, 0xff, 0x01]))), { name: 'InvalidFrameError' })
-    assert.throws(() => new FrameDecoder().decode(withPrefix(encode([{ t: 'bogus' }]))), { name: 'InvalidFrameError' })
+    assert.throws(() => new FrameDecoder().decode(withLengthPrefix(new Uint8Array([0xff, 0xff, 0x01]))), { name: 'InvalidFrameError' })
+    assert.throws(() => new FrameDecoder().decode(withLengthPrefix(encode([{ t: 'bogus' }]))), { name: 'InvalidFrameError' })
     assert.throws(() => new FrameDecoder().decode(varint.encode(MAX_FRAME_BYTES + 1)))
   })
 
@@ -50,9 +43,9 @@ describe('mesh: frames', function () {
     after(async () => { await Promise.all([target.stop(), friend.stop(), attacker.stop()]) })
 
     for (const [label, bytes] of [
-      ['truncated cbor', withPrefix(new Uint8Array([0x9f, 0xa2, 0x61]))],
-      ['an unknown message kind', withPrefix(encode([{ t: 'exec', code: 'process.exit()' }]))],
-      ['wrong field types', withPrefix(encode([{ t: 'result', seq: 'x', ok: 1, data: 5, ms: 'no' }]))],
+      ['truncated cbor', withLengthPrefix(new Uint8Array([0x9f, 0xa2, 0x61]))],
+      ['an unknown message kind', withLengthPrefix(encode([{ t: 'exec', code: 'process.exit()' }]))],
+      ['wrong field types', withLengthPrefix(encode([{ t: 'result', seq: 'x', ok: 1, data: 5, ms: 'no' }]))],
       ['an oversized frame', varint.encode(MAX_FRAME_BYTES * 2)]
     ] as Array<[string, Uint8Array]>) {
       it(`closes the stream on ${label}`, async () => {

@@ -17,6 +17,7 @@ import { MeshNode, newSwarmKey, TASK_PROTOCOL } from '../../src/mesh/node.js'
 import { FrameEncoder } from '../../src/mesh/framing.js'
 import { encode } from '../../src/core/codec.js'
 import type { WireMessage } from '../../src/core/wire.js'
+import { withLengthPrefix } from '../helpers/frames.js'
 
 const FRAMES = 10_000
 const TIME_LIMIT_MS = 90_000
@@ -72,23 +73,16 @@ describe('mesh: fuzzing a live peer host', function () {
   /** A frame that must be refused: garbage, truncated, mistyped, unknown kind, oversized. */
   function malformedFrame (): Uint8Array {
     const valid = new FrameEncoder().encode([hostileMessage()])
-    const withPrefix = (body: Uint8Array): Uint8Array => {
-      const prefix = varint.encode(body.byteLength)
-      const out = new Uint8Array(prefix.byteLength + body.byteLength)
-      out.set(prefix)
-      out.set(body, prefix.byteLength)
-      return out
-    }
     switch (int(5)) {
-      case 0: return withPrefix(bytes(1 + int(64)))
+      case 0: return withLengthPrefix(bytes(1 + int(64)))
       case 1: { // flip bytes of a valid frame's body, keeping its length prefix
         const copy = valid.slice()
         const prefix = varint.encodingLength(copy.length - 1)
         for (let k = 0; k < 1 + int(4); k++) copy[prefix + int(copy.length - prefix)] ^= 1 + int(255)
         return copy
       }
-      case 2: return withPrefix(encode([{ t: pick(['load', 'result', 'tasks']), n: 'x', seq: -1, tasks: 'no' }]))
-      case 3: return withPrefix(encode([{ t: `kind${int(100)}` }]))
+      case 2: return withLengthPrefix(encode([{ t: pick(['load', 'result', 'tasks']), n: 'x', seq: -1, tasks: 'no' }]))
+      case 3: return withLengthPrefix(encode([{ t: `kind${int(100)}` }]))
       default: return varint.encode(64 * 1024 * 1024)
     }
   }
