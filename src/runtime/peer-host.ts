@@ -48,6 +48,7 @@ export class PeerHost {
   private constFetchSentAt: number | undefined
   private heartbeat: NodeJS.Timeout | undefined
   private wakeup: NodeJS.Timeout | undefined
+  private wakeupAt: number | undefined
   private lastInfo = ''
   /** Names of peers that left, for errors that mention them. */
   private readonly lostPeerNames = new Map<PeerId, string>()
@@ -298,10 +299,14 @@ export class PeerHost {
       if (action.type === 'send') log.trace('send %s to %s', action.msg.t, action.to)
       this.perform(action)
     }
-    clearTimeout(this.wakeup)
+    // Re-arm the clock only when the scheduler's next deadline moved (this runs on every event).
     const at = this.scheduler.nextWakeup()
+    if (at === this.wakeupAt) return
+    clearTimeout(this.wakeup)
+    this.wakeupAt = at
     if (at !== undefined) {
       this.wakeup = setTimeout(() => {
+        this.wakeupAt = undefined
         this.scheduler.onTick(Date.now())
         this.runActions()
       }, Math.max(0, at - Date.now()))
