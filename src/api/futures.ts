@@ -4,7 +4,7 @@
 import { Future } from '../runtime/future.js'
 import { MapRun } from '../runtime/map-run.js'
 import { runtime, readyRuntime } from '../runtime/context.js'
-import { assertEncodable, decodeValue, deserializeError, encodeValue } from '../runtime/encoding.js'
+import { assertEncodable, decodeValue, deserializeError, encodeChecked } from '../runtime/encoding.js'
 import { checkWaitOptions, waitFor, type WaitOptions } from '../runtime/waiting.js'
 import { FunctionRegistry } from '../runtime/functions.js'
 import type { ExecutorRuntime } from '../runtime/executor.js'
@@ -95,11 +95,6 @@ function knownLength (iterables: Array<Iterable<unknown>>): number | undefined {
 
 const labelOf = (call: string, fn: unknown): string => `${call}(${(fn as Function)?.name || 'anonymous'})`
 
-/** Resolves the executor; on the first call of a script run without the launcher this starts the mesh. */
-async function withRuntime<T> (use: (rt: ExecutorRuntime) => T): Promise<T> {
-  return use(await runtime())
-}
-
 function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: boolean): () => Promise<MapRun<R>> {
   FunctionRegistry.precheck(fn, call)
   const { iterables, options } = splitOptions(rest, call)
@@ -111,7 +106,8 @@ function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: bool
     const run = begin(rt)
     return async () => run
   }
-  return async () => await withRuntime(begin)
+  // No mesh yet: the first call of a script run without the launcher starts one.
+  return async () => begin(await runtime())
 }
 
 /**
@@ -171,8 +167,8 @@ export function submit<F extends (...args: any[]) => any> (fn: F, ...args: Param
   type R = Awaited<ReturnType<F>>
   FunctionRegistry.precheck(fn, 'futures.submit')
   const label = `${fn.name}()`
-  args.forEach((arg, k) => { assertEncodable(arg, `argument ${k + 1} of futures.submit(${fn.name})`) })
-  const payload = encodeValue(args, `the arguments of futures.submit(${fn.name})`)
+  args.forEach((arg, k) => { assertEncodable(arg, () => `argument ${k + 1} of futures.submit(${fn.name})`) })
+  const payload = encodeChecked(args, () => `the arguments of futures.submit(${fn.name})`)
   let seq: number | undefined
   let rt = readyRuntime()
   const future = new Future<R>(label, () => { if (seq !== undefined) rt?.cancel(seq) })

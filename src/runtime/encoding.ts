@@ -7,35 +7,62 @@ import { UnencodableValueError } from '../errors.js'
 const PLAIN_PROTOTYPES = new Set<unknown>([Object.prototype, null, Array.prototype])
 const DATA_CLASSES: Function[] = [Map, Set, Date, RegExp, ArrayBuffer, Error]
 
-function isTypedArray (v: object): boolean { return ArrayBuffer.isView(v) }
+/** A step into a value, kept raw while checking: the text of a path is built only for an error. */
+type PathStep = number | string | { mapKey: unknown } | { setItem: number } | { mapKeyAt: number }
 
-/** Throws UnencodableValueError naming the first part of `value` that cannot travel. */
-export function assertEncodable (value: unknown, where: string, seen = new Set<object>()): void {
+function describePath (where: string | (() => string), path: PathStep[]): string {
+  let out = typeof where === 'string' ? where : where()
+  for (const step of path) {
+    if (typeof step === 'number') out += `[${step}]`
+    else if (typeof step === 'string') out += `.${step}`
+    else if ('mapKey' in step) out += `.get(${String(step.mapKey)})`
+    else if ('setItem' in step) out += `<item ${step.setItem}>`
+    else out += `<key ${step.mapKeyAt}>`
+  }
+  return out
+}
+
+/**
+ * Throws UnencodableValueError naming the first part of `value` that cannot travel. `where`
+ * names the value ("argument 1 of futures.submit(f)"); pass a function to build it only on error.
+ */
+export function assertEncodable (value: unknown, where: string | (() => string)): void {
+  if (typeof value === 'object' ? value === null : typeof value !== 'function' && typeof value !== 'symbol') return
+  checkEncodable(value, where, [], new Set())
+}
+
+function checkEncodable (value: unknown, where: string | (() => string), path: PathStep[], seen: Set<object>): void {
+  const fail = (problem: string): never => { throw new UnencodableValueError(`${describePath(where, path)} ${problem}`) }
+  const child = (step: PathStep, v: unknown): void => {
+    if (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol') return
+    path.push(step)
+    checkEncodable(v, where, path, seen)
+    path.pop()
+  }
   switch (typeof value) {
     case 'function':
-      throw new UnencodableValueError(`${where} is a function; functions cannot be sent to other workers (pass an exported function as the task instead)`)
+      return fail('is a function; functions cannot be sent to other workers (pass an exported function as the task instead)')
     case 'symbol':
-      throw new UnencodableValueError(`${where} is a symbol and cannot be sent to other workers`)
+      return fail('is a symbol and cannot be sent to other workers')
     case 'object': {
       if (value === null) return
-      if (seen.has(value)) throw new UnencodableValueError(`${where} refers back to itself (a cycle) and cannot be sent to other workers`)
-      const proto = Object.getPrototypeOf(value)
-      if (isTypedArray(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return
-      if (!PLAIN_PROTOTYPES.has(proto) && !DATA_CLASSES.some(c => value instanceof c)) {
+      if (seen.has(value)) return fail('refers back to itself (a cycle) and cannot be sent to other workers')
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof Date || value instanceof RegExp) return
+      if (!PLAIN_PROTOTYPES.has(Object.getPrototypeOf(value)) && !DATA_CLASSES.some(c => value instanceof c)) {
         const cls = (value as any).constructor?.name ?? 'unknown'
-        throw new UnencodableValueError(`${where} is a ${cls} instance; only plain data (numbers, strings, booleans, bigints, arrays, plain objects, Map, Set, Date, typed arrays) can be sent to other workers`)
+        return fail(`is a ${cls} instance; only plain data (numbers, strings, booleans, bigints, arrays, plain objects, Map, Set, Date, typed arrays) can be sent to other workers`)
       }
       seen.add(value)
       if (value instanceof Map) {
         let k = 0
-        for (const [key, v] of value) { assertEncodable(key, `${where}<key ${k}>`, seen); assertEncodable(v, `${where}.get(${String(key)})`, seen); k++ }
+        for (const [key, v] of value) { child({ mapKeyAt: k++ }, key); child({ mapKey: key }, v) }
       } else if (value instanceof Set) {
         let k = 0
-        for (const v of value) assertEncodable(v, `${where}<item ${k++}>`, seen)
+        for (const v of value) child({ setItem: k++ }, v)
       } else if (Array.isArray(value)) {
-        for (let k = 0; k < value.length; k++) assertEncodable(value[k], `${where}[${k}]`, seen)
+        for (let k = 0; k < value.length; k++) child(k, value[k])
       } else if (!(value instanceof Error)) {
-        for (const key of Object.keys(value)) assertEncodable((value as any)[key], `${where}.${key}`, seen)
+        for (const key of Object.keys(value)) child(key, (value as any)[key])
       }
       seen.delete(value)
       return
@@ -44,14 +71,19 @@ export function assertEncodable (value: unknown, where: string, seen = new Set<o
   }
 }
 
-/** Encodes a value after checking it; `where` names it in the error ("argument 2 of test"). */
-export function encodeValue (value: unknown, where: string): Uint8Array {
-  assertEncodable(value, where)
+/** Encodes a value already checked (or known plain); cbor-x's own refusals become UnencodableValueError. */
+export function encodeChecked (value: unknown, where: string | (() => string)): Uint8Array {
   try {
     return encode(value)
   } catch (err) {
-    throw new UnencodableValueError(`${where} cannot be encoded: ${(err as Error).message}`)
+    throw new UnencodableValueError(`${typeof where === 'string' ? where : where()} cannot be encoded: ${(err as Error).message}`)
   }
+}
+
+/** Checks, then encodes a value; `where` names it in the error ("the result of f"). */
+export function encodeValue (value: unknown, where: string): Uint8Array {
+  assertEncodable(value, where)
+  return encodeChecked(value, where)
 }
 
 export { decode as decodeValue }

@@ -3,8 +3,8 @@
 // one consumer, in input order or in completion order.
 
 import { logger } from '@libp2p/logger'
-import { assertEncodable, decodeValue, deserializeError } from './encoding.js'
-import { encode } from '../core/codec.js'
+import { assertEncodable, decodeValue, deserializeError, encodeChecked } from './encoding.js'
+import { Deque } from '../core/deque.js'
 import type { ChunkResult, ExecutorRuntime } from './executor.js'
 import type { FunctionRef } from '../core/wire.js'
 import { TimeoutError, UnencodableValueError } from '../errors.js'
@@ -30,7 +30,7 @@ export class MapRun<R> implements AsyncIterator<R> {
   private failure: Error | undefined
   /** Ordered mode: results by input index. Unordered mode: a FIFO of completed results. */
   private readonly byIndex = new Map<number, R>()
-  private readonly completed: R[] = []
+  private readonly completed = new Deque<R>()
   /** Ordered mode: an item's error, raised when the consumer reaches its index. */
   private errorAt: { index: number, error: Error } | undefined
   private consumed = 0
@@ -138,7 +138,8 @@ export class MapRun<R> implements AsyncIterator<R> {
           const next = this.inputs.next()
           if (next.done === true) { this.inputDone = true; break }
           for (let a = 0; a < next.value.length; a++) {
-            assertEncodable(next.value[a], `argument ${a + 1} of ${this.label} (input item ${this.pulled + items.length})`)
+            const item = this.pulled + items.length
+            assertEncodable(next.value[a], () => `argument ${a + 1} of ${this.label} (input item ${item})`)
           }
           items.push(next.value)
         }
@@ -161,9 +162,9 @@ export class MapRun<R> implements AsyncIterator<R> {
     this.pulled += items.length
     let payload: Uint8Array
     try {
-      payload = encode(items)
+      payload = encodeChecked(items, () => `the arguments of ${this.label}`)
     } catch (err) {
-      this.fail(new UnencodableValueError(`the arguments of ${this.label} cannot be encoded: ${(err as Error).message}`))
+      this.fail(err as Error)
       return
     }
     if (payload.byteLength > MAX_FRAME_BYTES / 2) {
