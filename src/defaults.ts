@@ -33,6 +33,9 @@ export const STEAL_BACKOFF_MAX_MS = 100
 export const HEARTBEAT_INTERVAL_MS = 1000
 export const HEARTBEAT_LEASE = 3
 
+/** How long shared.getConst waits for a name not defined yet, unless told otherwise. */
+export const GET_CONST_DEFAULT_TIMEOUT_MS = 10_000
+
 /** A fetch of missing shared constants unanswered for this long may be sent again. */
 export const CONST_FETCH_RETRY_MS = 1000
 

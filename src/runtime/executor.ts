@@ -10,6 +10,7 @@ import { decodeValue, encodeValue, serializeError, type SerializedError } from '
 import { encode } from '../core/codec.js'
 import { ConstantNotFoundError, ConstantRedefinedError, MeshError } from '../errors.js'
 import { waitFor, type WaitOptions } from './waiting.js'
+import { GET_CONST_DEFAULT_TIMEOUT_MS } from '../defaults.js'
 import type { FunctionRef } from '../core/wire.js'
 
 /** How a finished task reaches whoever submitted it. */
@@ -25,9 +26,6 @@ export interface ChunkResult {
   v: unknown[]
   e?: SerializedError
 }
-
-/** Default wait of shared.getConst for a name not defined yet. */
-export const GET_CONST_DEFAULT_TIMEOUT_MS = 10_000
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v != null && (typeof v === 'object' || typeof v === 'function') && typeof (v as any).then === 'function'
