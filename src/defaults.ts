@@ -47,3 +47,13 @@ export const MAP_CHUNK_MAX_ITEMS = 4096
 export const MAP_CHUNK_MAX_BYTES = 1024 * 1024
 /** Items of a map in flight (submitted but not yet consumed) per live peer: several full chunks each. */
 export const MAP_WINDOW_ITEMS_PER_PEER = 16384
+
+/** Runs a peer keeps at once (live or recently ended): bounds what strangers' messages can make it hold. */
+export const MAX_RUNS_PER_PEER = 64
+
+/** A long-lived worker that died is restarted after this long, at most this often per minute (a task that kills every worker must not make the supervisor spin). */
+export const WORKER_RESTART_DELAY_MS = 1000
+export const WORKER_RESTARTS_PER_MINUTE = 10
+
+/** A long-lived worker whose bootstrap peer cannot be reached tries again this often. */
+export const BOOTSTRAP_RETRY_MS = 5000

@@ -29,6 +29,23 @@ export interface PeerInfo {
   startedAt: number
 }
 
+/**
+ * A run: one origin's script and everything it submits. Peers keep each run's tasks, constants
+ * and errors apart, so long-lived workers can serve many runs, one after another or at once.
+ */
+export interface RunSpec {
+  /** Random id, unique per run; run-scoped messages and gossip topics carry it. */
+  id: string
+  /** The peer running the script's main part: the run ends when it leaves. */
+  origin: PeerId
+  /** The script as the origin named it: a worker imports `resolve(workDir, script)` from its own disk. */
+  script: string
+  /** The directory a relative `script` is resolved against (SCOOP's --path; the origin's cwd by default). */
+  workDir: string
+  /** The script's arguments (process.argv.slice(2) on every peer of the run). */
+  argv: string[]
+}
+
 /** One shared constant: a name defined once per pool, with its cbor-encoded value. */
 export interface ConstEntry {
   seq: number
@@ -39,6 +56,15 @@ export interface ConstEntry {
 export type WireMessage =
   | { t: 'hello', peer: PeerInfo, load: number }
   | { t: 'peers', peers: PeerInfo[] }
+  /**
+   * The messages after this one in the same frame belong to this run ('' = the mesh itself).
+   * The task-stream framing inserts it; a frame starts in the mesh scope.
+   */
+  | { t: 'scope', run: string }
+  /** The sender takes part in this run (its executor has loaded the run's module). */
+  | { t: 'runJoin', spec: RunSpec, load: number }
+  /** The sender cannot take part in this run (told to the run's origin, which reports it). */
+  | { t: 'runRefused', run: string, error: string }
   | { t: 'load', n: number }
   /** Asks for work. With `wait`, a peer with nothing to give keeps the request and answers when work arrives. */
   | { t: 'steal', wait?: boolean }
@@ -77,9 +103,17 @@ function isConstEntry (v: any): v is ConstEntry {
   return v != null && isInt(v.seq) && isStr(v.name, 1024) && isBytes(v.data)
 }
 
+function isRunSpec (v: any): v is RunSpec {
+  return v != null && isStr(v.id, 64) && v.id !== '' && isStr(v.origin, 256) && isStr(v.script) && isStr(v.workDir) &&
+    Array.isArray(v.argv) && v.argv.length <= 1024 && v.argv.every((a: unknown) => isStr(a))
+}
+
 const validators: Record<WireKind, (m: any) => boolean> = {
   hello: m => isPeerInfo(m.peer) && isInt(m.load),
   peers: m => Array.isArray(m.peers) && m.peers.every(isPeerInfo),
+  scope: m => isStr(m.run, 64),
+  runJoin: m => isRunSpec(m.spec) && isInt(m.load),
+  runRefused: m => isStr(m.run, 64) && isStr(m.error, 16384),
   load: m => isInt(m.n),
   steal: m => m.wait === undefined || typeof m.wait === 'boolean',
   tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load),

@@ -1,5 +1,7 @@
 // `scoop-node [options] script [args...]`: starts the origin (this process) and its local
 // workers, runs the script's main part, and exits with the script's exit code.
+// `scoop-node --listen|--join ... [-n N]` (no script): starts long-lived workers for a mesh
+// that many runs use. `scoop-node keygen FILE`: a swarm key for such a mesh.
 
 import '../polyfill.js'
 import { Command, InvalidArgumentError, Option } from 'commander'
@@ -9,15 +11,22 @@ import { appendFileSync, existsSync, realpathSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startOrigin } from './origin.js'
+import { serveMesh } from './serve.js'
+import { readKeyFile, writeKeyFile } from './keys.js'
 import { EXECUTOR_THREAD_ENTRY } from './entries.js'
 
 interface CliOptions {
-  workers: number
+  workers?: number
   verbose: number
   log?: string
   nice?: number
   debug?: boolean
   originTasks: boolean
+  join: string[]
+  listen: string[]
+  key?: string
+  insecure?: boolean
+  path?: string
 }
 
 const positiveInt = (what: string) => (value: string): number => {
@@ -32,20 +41,39 @@ const niceness = (value: string): number => {
   return n
 }
 
+/** A multiaddr as the user typed it: checked enough to give a clear error before any network use. */
+const multiaddrArg = (what: string, needsPeerId: boolean) => (value: string, previous: string[]): string[] => {
+  if (!value.startsWith('/')) throw new InvalidArgumentError(`${what} takes a multiaddr such as /ip4/192.0.2.7/tcp/4001${needsPeerId ? '/p2p/12D3Koo...' : ''}, not '${value}'.`)
+  if (needsPeerId && !value.includes('/p2p/')) throw new InvalidArgumentError(`${what} needs the peer id at the end of the address (/p2p/...): a long-lived peer prints its full address when it starts.`)
+  return [...previous, value]
+}
+
+/** SCOOP_JOIN: addresses separated by commas or white space. */
+const joinFromEnv = (): string[] => (process.env.SCOOP_JOIN ?? '').split(/[\s,]+/).filter(a => a !== '')
+
 function buildProgram (): Command {
   return new Command()
     .name('scoop-node')
     .description('Run a script on a mesh of workers: its futures.map/submit calls run in parallel on every worker.\n' +
-      'The script runs as the origin (scoop.isOrigin === true); every worker imports it as a module.')
-    .usage('[options] <script> [args...]')
-    .argument('<script>', 'the script to run (.ts, .mts, .js or .mjs; an ES module)')
+      'The script runs as the origin (scoop.isOrigin === true); every worker imports it as a module.\n' +
+      'Without a script, --listen/--join start long-lived workers that serve the runs of any origin\n' +
+      'that joins their mesh.')
+    .usage('[options] [<script> [args...]]\n       scoop-node keygen <file>')
+    .argument('[script]', 'the script to run (.ts, .mts, .js or .mjs; an ES module)')
     .argument('[args...]', 'arguments passed to the script (process.argv.slice(2) on the origin and on every worker)')
-    .addOption(new Option('-n, --workers <N>', 'total number of workers, the origin included (SCOOP\'s rule)')
-      .argParser(positiveInt('-n')).default(availableParallelism(), 'the number of CPU cores'))
+    .addOption(new Option('-n, --workers <N>', 'number of workers on this machine, the origin included (SCOOP\'s rule); default: one per CPU core, or 1 (the origin alone) with --join and a script')
+      .argParser(positiveInt('-n')))
     .option('-v, --verbose', 'report more: -v launcher events, -vv also scoop-node\'s internal debug log', (_: string, prev: number) => prev + 1, 0)
     .option('--log <file>', 'append launcher messages to this file instead of stderr')
     .option('--nice <N>', 'run the worker processes at this niceness (-20..19; raising priority needs root)', niceness)
-    .option('--no-origin-tasks', 'the origin runs only the script\'s main part; every task goes to the other workers (needs -n 2 or more)')
+    .option('--no-origin-tasks', 'the origin runs only the script\'s main part; every task goes to the other workers')
+    .addOption(new Option('--join <multiaddr>', 'join the live mesh of this peer (repeatable; also SCOOP_JOIN, comma-separated)')
+      .argParser(multiaddrArg('--join', true)).default([]))
+    .addOption(new Option('--listen <multiaddr>', 'where this mesh\'s first long-lived worker listens, e.g. /ip4/0.0.0.0/tcp/4001 for a LAN (default: loopback, a random port)')
+      .argParser(multiaddrArg('--listen', false)).default([]))
+    .addOption(new Option('--key <file>', 'the mesh\'s swarm key file (from scoop-node keygen); also SCOOP_KEY_FILE').env('SCOOP_KEY_FILE'))
+    .option('--insecure', 'let a long-lived mesh run without a swarm key: anyone who reaches it can run code on it')
+    .option('--path <dir>', 'the directory holding the script on every worker\'s host (SCOOP\'s --path; default: the script\'s own path)')
     .option('--debug', 'set scoop.debug in the script and enable scoop-node\'s debug log (DEBUG=scoop:*)')
     .passThroughOptions()
     .addHelpText('after', `
@@ -54,20 +82,46 @@ Examples:
   $ scoop-node examples/mapDoc.ts               one worker per CPU core
   $ node examples/mapDoc.mjs                    no launcher: the script starts a local mesh itself
 
+A mesh of long-lived workers, used by many runs:
+  $ scoop-node keygen mesh.key                  a swarm key: every peer of the mesh needs it
+  $ scoop-node --key mesh.key --listen /ip4/0.0.0.0/tcp/4001 -n 4
+                                                prints its address; on other machines:
+  $ scoop-node --key mesh.key --join /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo... -n 8
+  $ scoop-node --key mesh.key --join /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo... examples/piCalc.ts
+                                                a run on that mesh (each worker imports the
+                                                script from its own disk: see --path)
+
 Options after <script> belong to the script. The exit code is the script's.`)
     .showHelpAfterError('(run scoop-node --help for usage)')
 }
 
+function keygen (argv: string[]): void {
+  new Command()
+    .name('scoop-node keygen')
+    .description('Write a fresh swarm key file (mode 0600) for a long-lived mesh: give it to every peer with --key.')
+    .argument('<file>', 'where to write the key')
+    .option('--force', 'replace an existing file (peers holding the old key are locked out)')
+    .action((file: string, opts: { force?: boolean }) => {
+      try {
+        writeKeyFile(file, opts)
+      } catch (err) {
+        process.stderr.write(`scoop-node keygen: ${(err as Error).message}\n`)
+        process.exit(2)
+      }
+      process.stdout.write(`scoop-node: wrote a swarm key to ${file}; keep it private: whoever holds it can join the mesh\n`)
+    })
+    .parse(argv.slice(1))
+}
+
 export async function main (argv = process.argv): Promise<void> {
+  if (argv[2] === 'keygen') { keygen(argv.slice(1)); return }
   const program = buildProgram()
   program.parse(argv)
-  const [script, scriptArgs] = program.processedArgs as [string, string[]]
+  const [script, scriptArgs] = program.processedArgs as [string | undefined, string[]]
   const opts = program.opts<CliOptions>()
+  const join = [...opts.join, ...joinFromEnv()]
+  const fail = (message: string): never => program.error(`scoop-node: ${message}`, { exitCode: 2 })
 
-  const scriptPath = resolve(script)
-  if (!existsSync(scriptPath) || !statSync(scriptPath).isFile()) {
-    program.error(`scoop-node: cannot find the script '${script}'`, { exitCode: 2 })
-  }
   if (opts.debug === true) process.env.SCOOP_DEBUG = '1'
   if (opts.verbose >= 2 || opts.debug === true) {
     const { enable } = await import('@libp2p/logger')
@@ -80,16 +134,47 @@ export async function main (argv = process.argv): Promise<void> {
   }
   const verbose = (line: string): void => { if (opts.verbose >= 1) report(line) }
 
+  // A mesh that outlives one run needs a key its peers share: none is made up here.
+  const meshKey = (): Uint8Array | null => {
+    if (opts.key !== undefined) {
+      try { return readKeyFile(opts.key) } catch (err) { return fail((err as Error).message) }
+    }
+    if (opts.insecure === true) return null
+    return fail('a long-lived mesh needs a swarm key, or anyone who reaches it could run code on it.\n' +
+      '  Make one with `scoop-node keygen mesh.key`, copy it to every peer and give it with --key mesh.key\n' +
+      '  (or SCOOP_KEY_FILE); --insecure runs without one.')
+  }
+
+  if (script === undefined) {
+    if (join.length === 0 && opts.listen.length === 0) fail('missing the script to run (or --listen/--join to start long-lived workers)')
+    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, swarmKey: meshKey(), nice: opts.nice, report, verbose })
+    return
+  }
+
+  const scriptPath = resolve(script)
+  if (!existsSync(scriptPath) || !statSync(scriptPath).isFile()) fail(`cannot find the script '${script}'`)
   const moduleUrl = pathToFileURL(realpathSync(scriptPath)).href
-  const workers = opts.workers
-  if (!opts.originTasks && workers < 2) program.error('scoop-node: --no-origin-tasks needs -n 2 or more: someone has to run the tasks', { exitCode: 2 })
+  const workers = opts.workers ?? (join.length > 0 ? 1 : availableParallelism())
+  if (!opts.originTasks && workers < 2 && join.length === 0) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
+  if (opts.listen.length > 0) fail('--listen is for long-lived workers (no script); an origin dials out to its mesh')
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
-  const origin = await startOrigin({ workers: workers - 1, moduleUrl, argv: scriptArgs, nice: opts.nice, runsTasks: opts.originTasks, report }, port1)
-  verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.runId})`)
+  const origin = await startOrigin({
+    workers: workers - 1,
+    // Without --path every worker is on this host's disk: give it the very file the origin runs.
+    script: opts.path !== undefined ? script : realpathSync(scriptPath),
+    workDir: opts.path ?? process.cwd(),
+    argv: scriptArgs,
+    nice: opts.nice,
+    runsTasks: opts.originTasks,
+    join,
+    swarmKey: join.length > 0 ? meshKey() : undefined,
+    report
+  }, port1).catch((err: Error) => fail(err.message))
+  verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.spec.id})`)
 
   const executor = new Worker(EXECUTOR_THREAD_ENTRY, {
-    workerData: { port: port2, moduleUrl, isOrigin: true, info: origin.host.info(), argv: scriptArgs },
+    workerData: { port: port2, moduleUrl, isOrigin: true, info: origin.run.info(), argv: scriptArgs },
     transferList: [port2]
   })
   let failed = false

@@ -9,6 +9,7 @@ import { ExecutorRuntime } from '../runtime/executor.js'
 import { threadContext, importExports } from '../runtime/context.js'
 import { MeshError, InvalidArgumentError } from '../errors.js'
 import { EMBEDDED_HOST_THREAD_ENTRY } from './entries.js'
+import type { OriginOptions } from './origin.js'
 
 /** Peers of an embedded mesh: SCOOP_WORKERS if set, else one per core; the script's process counts as one. */
 export function embeddedSize (): number {
@@ -24,10 +25,12 @@ async function startEmbedded (): Promise<ExecutorRuntime> {
   if (!isMainThread || script == null) {
     throw new MeshError('scoop-node: futures can be used without the launcher only from a script run as `node script.js`')
   }
-  const moduleUrl = pathToFileURL(realpathSync(script)).href
+  const scriptPath = realpathSync(script)
+  const moduleUrl = pathToFileURL(scriptPath).href
   const { port1, port2 } = new MessageChannel()
+  const options: OriginOptions = { workers: embeddedSize() - 1, script: scriptPath, workDir: process.cwd(), argv: process.argv.slice(2) }
   const thread = new Worker(EMBEDDED_HOST_THREAD_ENTRY, {
-    workerData: { port: port2, workers: embeddedSize() - 1, moduleUrl, argv: process.argv.slice(2) },
+    workerData: { ...options, port: port2 },
     transferList: [port2]
   })
   thread.unref()

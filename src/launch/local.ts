@@ -5,19 +5,20 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { setPriority } from 'node:os'
 import { logger } from '@libp2p/logger'
 import { WORKER_PROCESS_ENTRY } from './entries.js'
+import type { RunSpec } from '../core/wire.js'
 
 const log = logger('scoop:launch')
 
-/** What a worker process needs to join a run; sent over IPC, never on the command line. */
+/** What a worker process needs to join a mesh; sent over IPC, never on the command line. */
 export interface WorkerConfig {
-  runId: string
-  /** Multiaddr of the peer to join (the origin). */
-  bootstrap: string
-  moduleUrl: string
-  argv: string[]
+  /** Multiaddrs of peers to join (the origin, or the first peer of a long-lived mesh). */
+  bootstrap: string[]
+  /** The run this worker is started for: it loads the run's module at once. Absent: a long-lived worker. */
+  run?: RunSpec
+  listen?: string[]
   workerName?: string
-  /** The run's swarm key, as text: it travels over the IPC channel, never on a command line. */
-  swarmKey: string
+  /** The mesh's swarm key, as text: it travels over the IPC channel, never on a command line. */
+  swarmKey?: string
 }
 
 export interface LocalWorkerOptions {
@@ -25,7 +26,12 @@ export interface LocalWorkerOptions {
   nice?: number
   /** Called when a worker exits on its own (not when we stop it). */
   onUnexpectedExit?: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void
+  /** Called when a worker's peer is up, with the addresses it listens on. */
+  onUp?: (pid: number, addrs: string[]) => void
 }
+
+/** What a worker process tells its launcher over IPC. */
+export interface WorkerReport { type: 'up', addrs: string[] }
 
 export class LocalWorkers {
   private readonly children = new Set<ChildProcess>()
@@ -38,7 +44,9 @@ export class LocalWorkers {
 
   get pids (): number[] { return [...this.children].map(c => c.pid ?? 0) }
 
-  spawn (count: number, config: WorkerConfig): void {
+  /** Starts `count` workers with this configuration; returns their pids. */
+  spawn (count: number, config: WorkerConfig): number[] {
+    const pids: number[] = []
     for (let i = 0; i < count; i++) {
       const child = spawn(process.execPath, [WORKER_PROCESS_ENTRY], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -49,12 +57,25 @@ export class LocalWorkers {
         try { setPriority(child.pid, this.options.nice) } catch (err) { log.error('cannot renice worker %d: %s', child.pid, (err as Error).message) }
       }
       child.on('error', err => { log.error('worker process failed to start: %s', err.message) })
+      child.on('message', (msg: WorkerReport) => {
+        if (msg?.type === 'up' && Array.isArray(msg.addrs)) this.options.onUp?.(child.pid ?? 0, msg.addrs)
+      })
       child.on('exit', (code, signal) => {
         this.children.delete(child)
         if (!this.stopping) this.options.onUnexpectedExit?.(child.pid ?? 0, code, signal)
       })
       child.send({ type: 'config', config: { ...config, workerName: config.workerName ?? '' } })
+      pids.push(child.pid ?? 0)
     }
+    return pids
+  }
+
+  /** Resolves once every worker started here has exited, or after `withinMs`. */
+  async exited (withinMs: number): Promise<void> {
+    const waits = [...this.children].map(async child => { await new Promise(resolve => child.once('exit', resolve)) })
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(waits), new Promise(resolve => { timer = setTimeout(resolve, withinMs) })])
+    clearTimeout(timer)
   }
 
   /** Ends every worker started here (by pid, nothing else). */

@@ -1,21 +1,32 @@
-// The origin's host: the peer that starts a run. It listens on loopback, holds the broker role
-// first (it is the oldest peer), and spawns the local worker processes that join it.
+// The origin's host: the peer that starts a run. On its own (the local launcher, the embedded
+// default) it listens on loopback, holds the broker role (it is the oldest peer) and spawns the
+// local worker processes that join it. With `join`, it joins a live mesh whose long-lived
+// workers learn the run from it.
 
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { MessagePort } from 'node:worker_threads'
 import { PeerHost } from '../runtime/peer-host.js'
+import type { RunSpec } from '../core/wire.js'
+import type { RunSpace } from '../runtime/run-space.js'
 import { newSwarmKey } from '../mesh/node.js'
 import { LocalWorkers } from './local.js'
 
 export interface OriginOptions {
   /** Worker processes to start besides the origin (SCOOP's -n minus one). */
   workers: number
-  moduleUrl: string
+  /** The script, as workers find it: absolute, or relative to `workDir`. */
+  script: string
+  /** Directory a relative script is resolved against on every host (SCOOP's --path). */
+  workDir: string
   argv: string[]
   nice?: number
   /** False: the origin runs only the main part and leaves every task to the other workers. */
   runsTasks?: boolean
+  /** Multiaddrs of a live mesh to run on. */
+  join?: string[]
+  /** The mesh's swarm key; null: an open mesh (--insecure); absent: a fresh key, a private mesh for this run alone. */
+  swarmKey?: Uint8Array | null
   /** Where launcher messages go (stderr by default). */
   report?: (line: string) => void
 }
@@ -23,22 +34,30 @@ export interface OriginOptions {
 export interface Origin {
   host: PeerHost
   workers: LocalWorkers
-  runId: string
+  spec: RunSpec
+  run: RunSpace
 }
 
 export async function startOrigin (options: OriginOptions, executorPort: MessagePort): Promise<Origin> {
-  const runId = randomBytes(8).toString('hex')
   const report = options.report ?? ((line: string) => { process.stderr.write(`${line}\n`) })
-  // Every run is a private mesh: a fresh key, known only to this process and the workers it starts.
-  const swarmKey = newSwarmKey()
-  const host = await PeerHost.start({ runId, workerName: `${hostname()}:${process.pid}`, runsTasks: options.runsTasks, swarmKey })
-  host.attachExecutor(executorPort)
+  // Unless told to join a keyed mesh, every run is a private mesh: a fresh key, known only to
+  // this process and the workers it starts.
+  const swarmKey = options.swarmKey === undefined ? newSwarmKey() : (options.swarmKey ?? undefined)
+  const host = await PeerHost.start({
+    workerName: `${hostname()}:${process.pid}`,
+    swarmKey,
+    bootstrap: options.join,
+    onRunRefused: (_spec, peer, error) => { report(`scoop-node: worker ${peer} does not take part in this run: ${error}`) }
+  })
+  const spec: RunSpec = { id: randomBytes(8).toString('hex'), origin: host.self.id, script: options.script, workDir: options.workDir, argv: options.argv }
+  // The executor thread belongs to the launcher, which ends the process with it.
+  const run = host.startRun(spec, { port: executorPort, terminate: () => {} }, options.runsTasks)
   const workers = new LocalWorkers({
     nice: options.nice,
     onUnexpectedExit: (pid, code, signal) => {
       report(`scoop-node: worker process ${pid} exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${String(code)}`}); its tasks go back to their owners`)
     }
   })
-  workers.spawn(options.workers, { runId, bootstrap: host.mesh.multiaddrs[0], moduleUrl: options.moduleUrl, argv: options.argv, swarmKey: new TextDecoder().decode(swarmKey) })
-  return { host, workers, runId }
+  workers.spawn(options.workers, { bootstrap: [host.mesh.multiaddrs[0]], run: spec, swarmKey: swarmKey != null ? new TextDecoder().decode(swarmKey) : undefined })
+  return { host, workers, spec, run }
 }

@@ -1,13 +1,14 @@
-// Entry of a local worker process: a peer with its own libp2p node (main thread) and an
-// executor thread for the user's module. It joins its origin once the module is loaded and
-// exits when its launcher goes away (the IPC channel closes).
+// Entry of a worker process: a peer with its own libp2p node (main thread) and one executor
+// thread per run it takes part in. A worker started for one run (the local launcher's) loads
+// that run's module while it joins; a long-lived one (`scoop-node --join`) learns runs from
+// the mesh. Either way it exits when its launcher goes away (the IPC channel closes).
 
 import '../polyfill.js'
-import { MessageChannel, Worker } from 'node:worker_threads'
 import { hostname } from 'node:os'
 import { PeerHost } from '../runtime/peer-host.js'
-import type { WorkerConfig } from './local.js'
-import { EXECUTOR_THREAD_ENTRY } from './entries.js'
+import type { WorkerConfig, WorkerReport } from './local.js'
+import { BOOTSTRAP_RETRY_MS } from '../defaults.js'
+import { startWorkerExecutor } from './executor-threads.js'
 
 process.on('disconnect', () => { process.exit(0) })
 process.on('SIGTERM', () => { process.exit(0) })
@@ -15,29 +16,40 @@ process.on('SIGTERM', () => { process.exit(0) })
 process.once('message', (msg: { type: string, config: WorkerConfig }) => {
   if (msg?.type !== 'config') return
   start(msg.config).catch(err => {
-    console.error(`scoop-node worker ${hostname()}:${process.pid}: ${(err as Error).stack ?? String(err)}`)
+    console.error(`scoop-node worker ${hostname()}:${process.pid}: ${(err as Error).message}`)
     process.exit(1)
   })
 })
 
 async function start (config: WorkerConfig): Promise<void> {
   const workerName = config.workerName !== '' && config.workerName != null ? config.workerName : `${hostname()}:${process.pid}`
-  const host = await PeerHost.start({ runId: config.runId, workerName, swarmKey: new TextEncoder().encode(config.swarmKey) })
-  const { port1, port2 } = new MessageChannel()
-  host.onExecutorReady = () => {
-    host.join(config.bootstrap).catch(err => {
-      console.error(`scoop-node worker ${workerName}: ${(err as Error).message}`)
-      process.exit(1)
+  const host = await PeerHost.start({
+    workerName,
+    listen: config.listen,
+    swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
+    startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
+      failed,
+      // A task ended its executor (process.exit in a task, say): the whole worker goes, so that
+      // the owners of its tasks see it leave and run them elsewhere.
+      crashed: code => { process.exit(code) }
     })
+  })
+  process.send?.({ type: 'up', addrs: host.mesh.multiaddrs } satisfies WorkerReport)
+  if (config.run != null) {
+    // Load the run's module while joining: the worker takes part as soon as both are done.
+    host.learnRun(config.run)
+    await Promise.all(config.bootstrap.map(async addr => { await host.join(addr) }))
+  } else {
+    // A long-lived worker outlives an unreachable peer: it says so and keeps trying.
+    for (const addr of config.bootstrap) keepJoining(host, addr, workerName)
   }
-  host.attachExecutor(port1)
-  const executor = new Worker(EXECUTOR_THREAD_ENTRY, {
-    workerData: { port: port2, moduleUrl: config.moduleUrl, isOrigin: false, info: host.info(), argv: config.argv },
-    transferList: [port2]
+}
+
+function keepJoining (host: PeerHost, addr: string, workerName: string, failures = 0): void {
+  host.join(addr).then(() => {
+    if (failures > 0) console.error(`scoop-node worker ${workerName}: reached ${addr}`)
+  }, (err: Error) => {
+    if (failures === 0) console.error(`scoop-node worker ${workerName}: ${err.message}; trying again every ${BOOTSTRAP_RETRY_MS / 1000} s`)
+    setTimeout(() => { keepJoining(host, addr, workerName, failures + 1) }, BOOTSTRAP_RETRY_MS)
   })
-  executor.on('error', err => {
-    console.error(`scoop-node worker ${workerName} could not load ${config.moduleUrl}:\n${err.stack ?? String(err)}`)
-    process.exit(1)
-  })
-  executor.on('exit', code => { process.exit(code) })
 }

@@ -25,7 +25,8 @@ export interface MeshEvents {
   onPeerConnected: (peer: PeerId) => void
   /** The last connection to this peer closed. */
   onPeerDisconnected: (peer: PeerId) => void
-  onMessages: (from: PeerId, messages: WireMessage[]) => void
+  /** Messages of one scope: `run` is the run they belong to, '' for the mesh itself. */
+  onMessages: (from: PeerId, run: string, messages: WireMessage[]) => void
   onGossip: (topic: string, data: Uint8Array, from: PeerId) => void
 }
 
@@ -46,15 +47,25 @@ export function newSwarmKey (): Uint8Array {
   return key
 }
 
-/** One side of a task stream, with outgoing messages joined into one frame per event-loop turn. */
+/**
+ * One side of a task stream, with outgoing messages joined into one frame per event-loop turn.
+ * Messages of a run are preceded by a `scope` marker when the run changes within the frame,
+ * so a frame of one run's messages costs one marker, not a run id per message.
+ */
 class PeerLink {
   private outbox: WireMessage[] = []
+  /** Scope of the last message in the outbox: a frame starts in the mesh scope (''). */
+  private outboxScope = ''
   private flushScheduled = false
   private readonly encoder = new FrameEncoder()
 
   constructor (readonly peer: PeerId, readonly stream: Stream) {}
 
-  enqueue (msg: WireMessage): void {
+  enqueue (msg: WireMessage, run: string): void {
+    if (run !== this.outboxScope) {
+      this.outbox.push({ t: 'scope', run })
+      this.outboxScope = run
+    }
     this.outbox.push(msg)
     if (!this.flushScheduled) {
       this.flushScheduled = true
@@ -66,6 +77,7 @@ class PeerLink {
     this.flushScheduled = false
     const messages = this.outbox
     this.outbox = []
+    this.outboxScope = ''
     if (messages.length === 0 || this.stream.status !== 'open') return
     try {
       this.stream.send(this.encoder.encode(messages))
@@ -134,18 +146,34 @@ export class MeshNode {
     return peer
   }
 
-  send (peer: PeerId, msg: WireMessage): void {
+  /** Queues a message for a peer; `run` is the run it belongs to ('' for the mesh itself). */
+  /**
+   * Dials a peer known by id and the addresses it announced (tried in turn: some, such as its
+   * loopback address, may lead elsewhere or nowhere) and opens the task stream.
+   */
+  async dialPeer (peer: PeerId, addrs: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    const withId = addrs.map(a => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
+    const stream = await this.libp2p.dialProtocol(withId, TASK_PROTOCOL, { signal: options.signal ?? AbortSignal.timeout(10_000) })
+    this.attach(peer, stream)
+  }
+
+  send (peer: PeerId, msg: WireMessage, run = ''): void {
     const link = this.links.get(peer)
     if (link == null) {
       log('dropping %s for unlinked peer %s', msg.t, peer)
       return
     }
-    link.enqueue(msg)
+    link.enqueue(msg, run)
   }
 
   subscribe (topic: string): void {
     this.topics.add(topic)
     ;(this.libp2p.services.pubsub as any).subscribe(topic)
+  }
+
+  unsubscribe (topic: string): void {
+    if (!this.topics.delete(topic)) return
+    ;(this.libp2p.services.pubsub as any).unsubscribe(topic)
   }
 
   publish (topic: string, data: Uint8Array): void {
@@ -164,6 +192,19 @@ export class MeshNode {
     return id
   }
 
+  /** Hands a frame's messages on, cut into runs at each `scope` marker. */
+  private deliverFrame (peer: PeerId, frame: WireMessage[]): void {
+    let run = ''
+    let start = 0
+    for (let i = 0; i <= frame.length; i++) {
+      const msg = frame[i]
+      if (i < frame.length && msg.t !== 'scope') continue
+      if (i > start) this.events.onMessages(peer, run, start === 0 && i === frame.length ? frame : frame.slice(start, i))
+      if (msg?.t === 'scope') run = msg.run
+      start = i + 1
+    }
+  }
+
   /** Starts reading a task stream; the first stream to a peer becomes its sending link. */
   private attach (peer: PeerId, stream: Stream): void {
     const isNew = !this.links.has(peer)
@@ -178,7 +219,7 @@ export class MeshNode {
         stream.abort(err as Error)
         return
       }
-      for (const messages of frames) this.events.onMessages(peer, messages)
+      for (const frame of frames) this.deliverFrame(peer, frame)
     })
     stream.addEventListener('close', () => {
       const link = this.links.get(peer)

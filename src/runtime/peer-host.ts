@@ -1,67 +1,56 @@
-// A peer's host: the libp2p node, the scheduler, the constant replica and the broker
-// election, driven by mesh events, executor messages and a clock. It never runs user code;
-// that is the executor's job on another thread, reached through a MessagePort.
+// A peer's host: the libp2p node, the mesh membership and broker election, and one RunSpace
+// per run this peer knows (scheduler, constants, executor). It never runs user code; executors
+// do, on other threads. A short-lived worker serves the one run it was started for; a
+// long-lived one (`scoop-node --join`) serves every run announced on its mesh.
 
-import type { MessagePort } from 'node:worker_threads'
 import { logger } from '@libp2p/logger'
 import { MeshNode } from '../mesh/node.js'
-import { Scheduler, type SchedulerAction } from '../core/scheduler.js'
-import { ConstStore } from '../core/constants.js'
 import { BrokerElection } from '../core/election.js'
 import { encode, decode } from '../core/codec.js'
-import type { ConstEntry, PeerId, PeerInfo, WireMessage } from '../core/wire.js'
-import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
-import { serializeError } from './encoding.js'
-import { TaskQuarantinedError } from '../errors.js'
-import { CONST_FETCH_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE } from '../defaults.js'
+import type { PeerId, PeerInfo, RunSpec, WireMessage } from '../core/wire.js'
+import type { RuntimeInfo } from './thread-messages.js'
+import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
+import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER } from '../defaults.js'
 
 const log = logger('scoop:host')
 
+/** The gossip topic of mesh membership: heartbeats with each peer's info, load and epoch. */
+const MEMBERSHIP_TOPIC = '/scoop/membership/1'
+
 export interface PeerHostInit {
-  /** The run this peer belongs to: gossip topics are per run. */
-  runId: string
   workerName: string
   /** Multiaddrs of peers to join (with /p2p/ ids). */
   bootstrap?: string[]
   listen?: string[]
-  /** The run's pre-shared swarm key (see MeshNodeInit.swarmKey). */
+  /** The mesh's pre-shared swarm key (see MeshNodeInit.swarmKey). */
   swarmKey?: Uint8Array
-  /** False: this peer only submits tasks (an origin whose main part must stay responsive). */
-  runsTasks?: boolean
+  /**
+   * Starts an executor for a run this peer learns of. Without it the peer takes part only in
+   * runs started on it (the origin), and holds other runs' constants if it is the broker.
+   * `failed` reports that the executor could not load the run's module.
+   */
+  startExecutor?: (spec: RunSpec, info: RuntimeInfo, failed: (error: string) => void) => RunExecutor
+  /** A peer could not take part in a run started here (told only to the run's origin). */
+  onRunRefused?: (spec: RunSpec, peerName: string, error: string) => void
 }
 
 interface Heartbeat { peer: PeerInfo, load: number, epoch: number }
 
-export class PeerHost {
-  readonly scheduler: Scheduler
-  readonly consts = new ConstStore()
+export class PeerHost implements RunHost {
   readonly election: BrokerElection
   readonly self: PeerInfo
-  private executor: BatchedPort<HostToExecutor> | undefined
-  /** Called once the executor has loaded the run's module (a worker joins the mesh only then). */
-  onExecutorReady: (() => void) | undefined
+  readonly runs = new Map<string, RunSpace>()
   private readonly peerInfo = new Map<PeerId, PeerInfo>()
-  /** setConst requests forwarded to the broker, by wire request id. */
-  private readonly pendingSetConst = new Map<number, { req: number, entries: Array<{ name: string, data: Uint8Array }> }>()
-  private nextWireReq = 1
-  /** When the last fetch of missing constants was sent: one at a time, re-sent if unanswered. */
-  private constFetchSentAt: number | undefined
-  private heartbeat: NodeJS.Timeout | undefined
-  private wakeup: NodeJS.Timeout | undefined
-  private wakeupAt: number | undefined
-  private lastInfo = ''
   /** Names of peers that left, for errors that mention them. */
   private readonly lostPeerNames = new Map<PeerId, string>()
+  private heartbeat: NodeJS.Timeout | undefined
+  private lastBroker: PeerId
   private stopped = false
-  private readonly membershipTopic: string
-  private readonly constTopic: string
 
-  private constructor (readonly mesh: MeshNode, init: PeerHostInit, startedAt: number) {
+  private constructor (readonly mesh: MeshNode, private readonly init: PeerHostInit, startedAt: number) {
     this.self = { id: mesh.peerId, name: init.workerName, addrs: mesh.multiaddrs, startedAt }
-    this.scheduler = new Scheduler({ self: mesh.peerId, executorSlots: init.runsTasks === false ? 0 : undefined })
     this.election = new BrokerElection(this.self, HEARTBEAT_INTERVAL_MS * HEARTBEAT_LEASE)
-    this.membershipTopic = `/scoop/${init.runId}/membership/1`
-    this.constTopic = `/scoop/${init.runId}/const/1`
+    this.lastBroker = this.self.id
   }
 
   static async start (init: PeerHostInit): Promise<PeerHost> {
@@ -70,36 +59,102 @@ export class PeerHost {
     const mesh = await MeshNode.create({ listen: init.listen, swarmKey: init.swarmKey }, {
       onPeerConnected: peer => { host?.onPeerConnected(peer) },
       onPeerDisconnected: peer => { host?.onPeerDisconnected(peer) },
-      onMessages: (from, messages) => { host?.onMessages(from, messages) },
+      onMessages: (from, run, messages) => { host?.onMessages(from, run, messages) },
       onGossip: (topic, data, from) => { host?.onGossip(topic, data, from) }
     })
     host = new PeerHost(mesh, init, startedAt)
-    mesh.subscribe(host.membershipTopic)
-    mesh.subscribe(host.constTopic)
+    mesh.subscribe(MEMBERSHIP_TOPIC)
     host.heartbeat = setInterval(() => { host?.onHeartbeatTimer() }, HEARTBEAT_INTERVAL_MS)
     host.heartbeat.unref()
     await Promise.all((init.bootstrap ?? []).map(async addr => { await host?.join(addr) }))
     return host
   }
 
-  /** Connects the executor thread; messages from it are processed from now on. */
-  attachExecutor (port: MessagePort): void {
-    this.executor = new BatchedPort(port)
-    port.on('message', (batch: ExecutorToHost[]) => { this.onExecutorBatch(batch) })
-    this.publishInfo(true)
+  // ---- RunHost ------------------------------------------------------------------------------
+
+  get selfId (): PeerId { return this.self.id }
+  send (peer: PeerId, msg: WireMessage, run: string): void { this.mesh.send(peer, msg, run) }
+  publish (topic: string, data: Uint8Array): void { this.mesh.publish(topic, data) }
+  subscribe (topic: string): void { this.mesh.subscribe(topic) }
+  unsubscribe (topic: string): void { this.mesh.unsubscribe(topic) }
+  linkedPeers (): PeerId[] { return this.mesh.connectedPeers }
+  brokerId (): PeerId { return this.election.broker.id }
+  isBroker (): boolean { return this.election.isBroker }
+  peerName (peer: PeerId): string {
+    if (peer === this.self.id) return this.self.name
+    return this.peerInfo.get(peer)?.name ?? this.lostPeerNames.get(peer) ?? peer
   }
 
-  info (): RuntimeInfo {
+  meshInfo (): Omit<RuntimeInfo, 'size'> {
     const broker = this.election.broker
-    return {
-      peerId: this.self.id,
-      multiaddrs: this.self.addrs,
-      workerName: this.self.name,
-      size: this.election.size,
-      brokerName: broker.name,
-      brokerAddress: broker.addrs[0] ?? ''
-    }
+    return { peerId: this.self.id, multiaddrs: this.self.addrs, workerName: this.self.name, brokerName: broker.name, brokerAddress: broker.addrs[0] ?? '' }
   }
+
+  onExecutorShutdown (run: RunSpace): void {
+    // The origin's script is done: this process ends with it.
+    if (run.spec?.origin === this.self.id) void this.stop()
+  }
+
+  // ---- runs ---------------------------------------------------------------------------------
+
+  /** Starts a run whose main part runs here: this peer is its origin and takes part at once. */
+  startRun (spec: RunSpec, executor: RunExecutor, runsTasks = true): RunSpace {
+    const run = new RunSpace(spec.id, spec, this, runsTasks)
+    this.runs.set(spec.id, run)
+    run.attachExecutor(executor)
+    run.join()
+    return run
+  }
+
+  /**
+   * A run this peer heard of: with an executor starter, load the run's module and take part
+   * once it is loaded. Returns undefined when the run cannot be kept (too many runs).
+   */
+  learnRun (spec: RunSpec): RunSpace | undefined {
+    let run = this.runs.get(spec.id)
+    if (run?.closed === true) return undefined
+    if (run == null) {
+      if (this.runs.size >= MAX_RUNS_PER_PEER) {
+        log.error('ignoring run %s: this peer already keeps %d runs', spec.id, this.runs.size)
+        return undefined
+      }
+      run = new RunSpace(spec.id, spec, this)
+      this.runs.set(spec.id, run)
+      log('run %s of %s: %s', spec.id, this.peerName(spec.origin), spec.script)
+    }
+    run.spec ??= spec
+    if (!run.hasExecutor && this.init.startExecutor != null && spec.origin !== this.self.id) {
+      const space = run
+      const failed = (error: string): void => {
+        log.error('cannot take part in run %s: %s', spec.id, error)
+        space.fail()
+        this.mesh.send(spec.origin, { t: 'runRefused', run: spec.id, error }, '')
+      }
+      try {
+        run.attachExecutor(this.init.startExecutor(spec, run.info(), failed))
+      } catch (err) {
+        failed((err as Error).message)
+      }
+    }
+    return run
+  }
+
+  /** The run is over here: its executor ends, its tasks and constants are dropped. */
+  endRun (id: string): void {
+    const run = this.runs.get(id)
+    if (run == null || run.closed) return
+    log('run %s ended', id)
+    run.close()
+    // Keep the closed entry: late messages of the run must not revive it. Bounded by MAX_RUNS_PER_PEER.
+    this.forgetClosedRuns()
+  }
+
+  private forgetClosedRuns (): void {
+    if (this.runs.size < MAX_RUNS_PER_PEER / 2) return
+    for (const [id, run] of this.runs) if (run.closed) this.runs.delete(id)
+  }
+
+  // ---- life-cycle ---------------------------------------------------------------------------
 
   async join (address: string): Promise<void> {
     try {
@@ -114,67 +169,22 @@ export class PeerHost {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.heartbeat)
-    clearTimeout(this.wakeup)
+    for (const run of this.runs.values()) run.close()
     await this.mesh.stop()
   }
 
-  // ---- executor -----------------------------------------------------------------------------
-
-  private onExecutorBatch (batch: ExecutorToHost[]): void {
-    const now = Date.now()
-    for (const msg of batch) {
-      switch (msg.k) {
-        case 'submit':
-          this.scheduler.submit({
-            owner: this.self.id, seq: msg.seq, fn: msg.fn, payload: msg.payload, chunk: msg.chunk, constSeq: this.consts.highest
-          }, now)
-          break
-        case 'cancel': this.scheduler.cancel(msg.seq, now); break
-        case 'yield': this.scheduler.onExecutorYield(msg.owner, msg.seq, now); break
-        case 'result': this.scheduler.onExecutorResult(msg.owner, msg.seq, msg.ok, msg.data, msg.ms, now); break
-        case 'setConst': this.setConst(msg.req, msg.entries); break
-        case 'shutdown': void this.stop(); break
-        case 'ready': this.onExecutorReady?.(); break
-      }
-    }
-    this.runActions()
-  }
-
-  private setConst (req: number, entries: Array<{ name: string, data: Uint8Array }>): void {
-    if (this.election.isBroker) {
-      const outcome = this.defineConsts(entries)
-      this.executor?.post({ k: 'setConstReply', req, error: 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : '' })
-      return
-    }
-    const wireReq = this.nextWireReq++
-    this.pendingSetConst.set(wireReq, { req, entries })
-    this.mesh.send(this.election.broker.id, { t: 'setConst', req: wireReq, entries })
-  }
-
-  /** Broker side: number the constants, store them, spread them on the gossip topic. */
-  private defineConsts (entries: Array<{ name: string, data: Uint8Array }>): { entries: ConstEntry[] } | { duplicate: string } {
-    const outcome = this.consts.define(entries)
-    if ('entries' in outcome) {
-      this.mesh.publish(this.constTopic, encode(outcome.entries))
-      this.onConstsAdded(outcome.entries)
-    }
-    return outcome
-  }
-
-  private onConstsAdded (entries: ConstEntry[]): void {
-    if (entries.length > 0) this.executor?.post({ k: 'consts', entries: entries.map(e => ({ name: e.name, data: e.data })) })
-    this.scheduler.onConstsKnown(this.consts.contiguous, Date.now())
-  }
-
-  private addConsts (entries: ConstEntry[]): void {
-    const added = entries.filter(e => this.consts.add(e))
-    this.onConstsAdded(added)
+  /** Tasks queued on this peer, all runs together: its load as the mesh sees it. */
+  private get load (): number {
+    let load = 0
+    for (const run of this.runs.values()) load += run.scheduler.load
+    return load
   }
 
   // ---- mesh ---------------------------------------------------------------------------------
 
   private onPeerConnected (peer: PeerId): void {
-    this.mesh.send(peer, { t: 'hello', peer: this.self, load: this.scheduler.load })
+    this.mesh.send(peer, { t: 'hello', peer: this.self, load: this.load })
+    for (const run of this.runs.values()) run.onPeerLinked(peer)
   }
 
   private onPeerDisconnected (peer: PeerId): void {
@@ -183,12 +193,19 @@ export class PeerHost {
     if (info != null) this.lostPeerNames.set(peer, info.name)
     this.peerInfo.delete(peer)
     this.election.onPeerLeft(peer)
-    this.scheduler.onPeerLeft(peer, Date.now())
-    this.runActions()
-    this.publishInfo()
+    for (const run of this.runs.values()) {
+      // A run whose origin is gone is over: nobody is left to use its results.
+      if (run.spec?.origin === peer) this.endRun(run.id)
+      else run.onPeerLeft(peer)
+    }
+    this.onViewChanged()
   }
 
-  private onMessages (from: PeerId, messages: WireMessage[]): void {
+  private onMessages (from: PeerId, runId: string, messages: WireMessage[]): void {
+    if (runId !== '') {
+      this.runMessages(from, runId, messages)
+      return
+    }
     const now = Date.now()
     for (const msg of messages) {
       switch (msg.t) {
@@ -196,46 +213,40 @@ export class PeerHost {
         case 'peers':
           for (const p of msg.peers) {
             if (p.id !== this.self.id && !this.mesh.isLinked(p.id) && p.addrs.length > 0) {
-              this.join(p.addrs[0]).catch(() => {})
+              this.mesh.dialPeer(p.id, p.addrs).catch((err: Error) => { log('could not reach %s: %s', p.name, err.message) })
             }
           }
           break
-        case 'setConst': {
-          const outcome = this.election.isBroker
-            ? this.defineConsts(msg.entries)
-            : { duplicate: '' }
-          const error = 'duplicate' in outcome ? (outcome.duplicate === '' ? 'this peer is not the broker' : `redefined:${outcome.duplicate}`) : ''
-          this.mesh.send(from, { t: 'setConstReply', req: msg.req, seqs: 'entries' in outcome ? outcome.entries.map(e => e.seq) : [], error })
+        case 'runJoin': {
+          const run = this.learnRun(msg.spec)
+          run?.onMemberJoined(from, msg.load)
           break
         }
-        case 'setConstReply': {
-          const pending = this.pendingSetConst.get(msg.req)
-          if (pending === undefined) break
-          this.pendingSetConst.delete(msg.req)
-          if (msg.error === '' && msg.seqs.length === pending.entries.length) {
-            // The broker numbered our constants: store them now, so our next tasks carry them.
-            this.addConsts(pending.entries.map((e, k) => ({ seq: msg.seqs[k], name: e.name, data: e.data })))
-          }
-          this.executor?.post({ k: 'setConstReply', req: pending.req, error: msg.error })
+        case 'runRefused': {
+          const run = this.runs.get(msg.run)
+          if (run?.spec?.origin === this.self.id) this.init.onRunRefused?.(run.spec, this.peerName(from), msg.error)
           break
         }
-        case 'fetchConsts': this.mesh.send(from, { t: 'consts', entries: this.consts.after(msg.after) }); break
-        case 'consts':
-          this.constFetchSentAt = undefined
-          this.addConsts(msg.entries)
-          break
         default:
-          this.scheduler.onMessage(from, msg, now)
+          log('dropping %s from %s: it belongs to a run', msg.t, from)
       }
     }
-    this.runActions()
   }
 
-  private fetchConsts (from: PeerId): void {
-    const now = Date.now()
-    if (from === this.self.id || (this.constFetchSentAt !== undefined && now - this.constFetchSentAt < CONST_FETCH_RETRY_MS)) return
-    this.constFetchSentAt = now
-    this.mesh.send(from, { t: 'fetchConsts', after: this.consts.contiguous })
+  private runMessages (from: PeerId, runId: string, messages: WireMessage[]): void {
+    let run = this.runs.get(runId)
+    if (run == null && messages.every(m => m.t === 'setConst' || m.t === 'fetchConsts')) {
+      // The broker may hear of a run's constants before its spec reaches it: keep them anyway.
+      if (this.runs.size < MAX_RUNS_PER_PEER) {
+        run = new RunSpace(runId, undefined, this)
+        this.runs.set(runId, run)
+      }
+    }
+    if (run == null) {
+      log('dropping %d message(s) of unknown run %s from %s', messages.length, runId, from)
+      return
+    }
+    run.onMessages(from, messages)
   }
 
   private onHello (from: PeerId, info: PeerInfo, load: number, now: number): void {
@@ -244,18 +255,14 @@ export class PeerHost {
       return
     }
     const known = this.peerInfo.has(from)
-    if (!known) log('peer %s (%s) joined with load %d', info.name, from, load)
     this.peerInfo.set(from, info)
     this.election.onPeerSeen(info, load, now)
-    this.scheduler.onPeerJoined(from, load, now)
     if (known) return
-    if (this.election.isBroker) {
-      // Answer the joiner with everyone it should link to.
-      const others = [...this.peerInfo.values()].filter(p => p.id !== from)
-      if (others.length > 0) this.mesh.send(from, { t: 'peers', peers: others })
-    }
-    if (this.election.broker.id === from) this.fetchConsts(from)
-    this.publishInfo()
+    log('peer %s (%s) joined with load %d', info.name, from, load)
+    // Tell the newcomer about everyone else it should link to (it may know only its bootstrap).
+    const others = [...this.peerInfo.values()].filter(p => p.id !== from)
+    if (others.length > 0) this.mesh.send(from, { t: 'peers', peers: others })
+    this.onViewChanged()
   }
 
   private onGossip (topic: string, data: Uint8Array, _from: PeerId): void {
@@ -266,80 +273,38 @@ export class PeerHost {
       log.error('undecodable gossip on %s: %s', topic, (err as Error).message)
       return
     }
-    if (topic === this.constTopic && Array.isArray(decoded)) {
-      this.addConsts(decoded.filter((e: any) => e != null && Number.isSafeInteger(e.seq) && typeof e.name === 'string' && e.data instanceof Uint8Array))
-      this.runActions()
-    } else if (topic === this.membershipTopic) {
+    if (topic === MEMBERSHIP_TOPIC) {
       const hb = decoded as Heartbeat
       if (hb?.peer?.id == null || hb.peer.id === this.self.id || !this.mesh.isLinked(hb.peer.id)) return
       this.election.onPeerSeen(hb.peer, hb.load, Date.now(), hb.epoch)
-      this.publishInfo()
+      this.onViewChanged()
+      return
     }
+    for (const run of this.runs.values()) if (run.onConstGossip(topic, decoded)) return
   }
 
   private onHeartbeatTimer (): void {
     const now = Date.now()
-    const hb: Heartbeat = { peer: this.self, load: this.scheduler.load, epoch: this.election.epoch }
-    this.mesh.publish(this.membershipTopic, encode(hb))
+    const hb: Heartbeat = { peer: this.self, load: this.load, epoch: this.election.epoch }
+    this.mesh.publish(MEMBERSHIP_TOPIC, encode(hb))
     // Directly linked peers count as alive: gossip may not reach them before its mesh forms.
     for (const peer of this.mesh.connectedPeers) {
       const info = this.peerInfo.get(peer)
       if (info != null) this.election.onPeerSeen(info, 0, now)
     }
     this.election.onTick(now)
-    // A fetch of missing constants may have gone unanswered (its peer left): ask the broker again.
-    if (this.scheduler.waitsForConsts) this.fetchConsts(this.election.broker.id)
-    this.publishInfo()
+    this.onViewChanged()
+    for (const run of this.runs.values()) run.onHeartbeat()
   }
 
-  // ---- actions ------------------------------------------------------------------------------
-
-  private runActions (): void {
-    for (const action of this.scheduler.takeActions()) {
-      if (action.type === 'send') log.trace('send %s to %s', action.msg.t, action.to)
-      this.perform(action)
+  /** The view may have changed: a new broker means our constants may lag behind its replica. */
+  private onViewChanged (): void {
+    const broker = this.election.broker.id
+    if (broker !== this.lastBroker) {
+      log('broker is now %s (epoch %d)', this.election.broker.name, this.election.epoch)
+      this.lastBroker = broker
+      for (const run of this.runs.values()) run.onBrokerSeen(broker)
     }
-    // Re-arm the clock only when the scheduler's next deadline moved (this runs on every event).
-    const at = this.scheduler.nextWakeup()
-    if (at === this.wakeupAt) return
-    clearTimeout(this.wakeup)
-    this.wakeupAt = at
-    if (at !== undefined) {
-      this.wakeup = setTimeout(() => {
-        this.wakeupAt = undefined
-        this.scheduler.onTick(Date.now())
-        this.runActions()
-      }, Math.max(0, at - Date.now()))
-    }
-  }
-
-  private perform (action: SchedulerAction): void {
-    switch (action.type) {
-      case 'send': this.mesh.send(action.to, action.msg); break
-      case 'execute': {
-        const { owner, seq, fn, payload, chunk } = action.task
-        this.executor?.post({ k: 'run', owner, seq, fn, payload, chunk })
-        break
-      }
-      case 'resolve':
-        this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer: this.peerInfo.get(action.peer)?.name ?? this.self.name, ms: action.ms })
-        break
-      case 'started': this.executor?.post({ k: 'started', seq: action.seq }); break
-      case 'quarantined': {
-        const name = this.lostPeerNames.get(action.lastPeer) ?? action.lastPeer
-        const error = new TaskQuarantinedError(`the task was quarantined: ${action.losses} workers died while holding it (the last one: ${name}); it is not run again`)
-        this.executor?.post({ k: 'resolve', seq: action.seq, ok: false, data: encode(serializeError(error, name)), peer: name, ms: 0 })
-        break
-      }
-      case 'fetchConsts': this.fetchConsts(this.election.broker.id); break
-    }
-  }
-
-  private publishInfo (force = false): void {
-    const info = this.info()
-    const key = JSON.stringify(info)
-    if (!force && key === this.lastInfo) return
-    this.lastInfo = key
-    this.executor?.post({ k: 'info', info })
+    for (const run of this.runs.values()) run.publishInfo()
   }
 }

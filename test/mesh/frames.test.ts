@@ -35,7 +35,7 @@ describe('mesh: frames', function () {
     before(async () => {
       target = await MeshNode.create({}, {
         onPeerConnected: () => {}, onPeerDisconnected: () => {}, onGossip: () => {},
-        onMessages: (_from, messages) => { received.push(...messages) }
+        onMessages: (_from, _run, messages) => { received.push(...messages) }
       })
       friend = await MeshNode.create({}, { onPeerConnected: () => {}, onPeerDisconnected: () => {}, onGossip: () => {}, onMessages: () => {} })
       attacker = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()] })

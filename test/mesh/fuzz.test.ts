@@ -16,7 +16,8 @@ import { PeerHost } from '../../src/runtime/peer-host.js'
 import { MeshNode, newSwarmKey, TASK_PROTOCOL } from '../../src/mesh/node.js'
 import { FrameEncoder } from '../../src/mesh/framing.js'
 import { encode } from '../../src/core/codec.js'
-import type { WireMessage } from '../../src/core/wire.js'
+import type { RunSpec, WireMessage } from '../../src/core/wire.js'
+import { MessageChannel } from 'node:worker_threads'
 import { withLengthPrefix } from '../helpers/frames.js'
 
 const FRAMES = 10_000
@@ -44,6 +45,9 @@ describe('mesh: fuzzing a live peer host', function () {
   const int = (n: number): number => Math.floor(rnd() * n)
   const pick = <T>(xs: T[]): T => xs[int(xs.length)]
   const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256))
+  /** A run on the host, so that run-scoped hostile messages reach a real scheduler. */
+  const RUN: RunSpec = { id: 'fuzzrun', origin: '', script: 'fuzz.ts', workDir: '/', argv: [] }
+  const executorChannel = new MessageChannel()
   const peerIds = (): string[] => [host.self.id, fuzzer.peerId.toString(), '12D3KooWfake', '']
 
   /** A message of a known kind with random, well-typed fields. */
@@ -65,7 +69,10 @@ describe('mesh: fuzzing a live peer host', function () {
       { t: 'setConst', req: seq, entries: [{ name: `fuzz${int(20)}`, data: bytes(4) }] },
       { t: 'setConstReply', req: seq, seqs: [seq], error: pick(['', 'redefined:x']) },
       { t: 'fetchConsts', after: int(5) },
-      { t: 'consts', entries: [{ seq: int(50), name: `c${int(50)}`, data: bytes(3) }] }
+      { t: 'consts', entries: [{ seq: int(50), name: `c${int(50)}`, data: bytes(3) }] },
+      { t: 'scope', run: pick(['', RUN.id, `run${int(100)}`]) },
+      { t: 'runJoin', spec: { ...RUN, id: pick([RUN.id, `run${int(100)}`]), script: pick(['/etc/passwd', 'nope.ts']) }, load: int(10) },
+      { t: 'runRefused', run: pick([RUN.id, 'x']), error: 'fuzz' }
     ]
     return pick(options)
   }
@@ -88,11 +95,16 @@ describe('mesh: fuzzing a live peer host', function () {
   }
 
   before(async () => {
-    host = await PeerHost.start({ runId: 'fuzz', workerName: 'fuzz-target', swarmKey: key })
+    host = await PeerHost.start({ workerName: 'fuzz-target', swarmKey: key })
+    RUN.origin = host.self.id
+    host.startRun(RUN, { port: executorChannel.port1, terminate: () => {} })
     fuzzer = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionProtector: preSharedKey({ psk: key }) })
-    friend = await MeshNode.create({ swarmKey: key }, { onPeerConnected: () => {}, onPeerDisconnected: () => {}, onGossip: () => {}, onMessages: (_from, messages) => { friendInbox.push(...messages) } })
+    friend = await MeshNode.create({ swarmKey: key }, { onPeerConnected: () => {}, onPeerDisconnected: () => {}, onGossip: () => {}, onMessages: (_from, _run, messages) => { friendInbox.push(...messages) } })
   })
-  after(async () => { await Promise.all([host.stop(), fuzzer.stop(), friend.stop()]) })
+  after(async () => {
+    executorChannel.port1.close()
+    await Promise.all([host.stop(), fuzzer.stop(), friend.stop()])
+  })
   const friendInbox: WireMessage[] = []
 
   it(`absorbs ${FRAMES} random and mutated frames`, async () => {
@@ -152,14 +164,16 @@ describe('mesh: fuzzing a live peer host', function () {
     assert.ok(refused > badFrames * 0.7, `bad frames must close their stream: ${refused} of ${badFrames} did (${incomplete} were incomplete)`)
   })
 
-  it('still serves a well-behaved peer: it answers a steal request', async () => {
+  it('still serves a well-behaved peer: it answers a steal request in its run', async () => {
     const peer = await friend.dial(host.mesh.multiaddrs[0], { signal: AbortSignal.timeout(10_000) })
     assert.equal(peer, host.self.id)
     friend.send(peer, { t: 'hello', peer: { id: friend.peerId, name: 'friend', addrs: friend.multiaddrs, startedAt: Date.now() }, load: 0 })
-    friend.send(peer, { t: 'steal' })
+    friend.send(peer, { t: 'runJoin', spec: RUN, load: 0 })
+    friend.send(peer, { t: 'steal' }, RUN.id)
     const deadline = Date.now() + 10_000
     while (!friendInbox.some(m => m.t === 'tasks') && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 20))
     assert.ok(friendInbox.some(m => m.t === 'hello'), 'the host said hello')
+    assert.ok(friendInbox.some(m => m.t === 'runJoin' && m.spec.id === RUN.id), 'the host told it takes part in the run')
     assert.ok(friendInbox.some(m => m.t === 'tasks'), 'the host answered the steal request')
   })
 })

@@ -1,0 +1,55 @@
+// Starting a run's executor thread on a worker peer: the thread that imports the run's module
+// from this host's disk (SCOOP's --path rule) and runs its tasks.
+
+import { MessageChannel, Worker } from 'node:worker_threads'
+import { existsSync, realpathSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import type { RunSpec } from '../core/wire.js'
+import type { RunExecutor } from '../runtime/run-space.js'
+import type { RuntimeInfo } from '../runtime/thread-messages.js'
+import type { ExecutorThreadData } from '../runtime/executor-thread.js'
+import { EXECUTOR_THREAD_ENTRY } from './entries.js'
+
+export interface WorkerExecutorEvents {
+  /** The module could not be loaded: this peer stays out of the run. */
+  failed: (error: string) => void
+  /** The thread ended on its own after loading (a task called process.exit, or threw where nothing catches). */
+  crashed: (code: number) => void
+}
+
+/** Where this host finds the run's script: `script` resolved against the run's working directory. */
+export function scriptPathOf (spec: RunSpec): string {
+  return resolve(spec.workDir, spec.script)
+}
+
+export function startWorkerExecutor (spec: RunSpec, info: RuntimeInfo, events: WorkerExecutorEvents): RunExecutor {
+  const path = scriptPathOf(spec)
+  if (!existsSync(path)) {
+    throw new Error(`cannot find the script ${path} on ${hostname()} (give the directory that holds it on every host with --path)`)
+  }
+  const { port1, port2 } = new MessageChannel()
+  const workerData: ExecutorThreadData = { port: port2, moduleUrl: pathToFileURL(realpathSync(path)).href, isOrigin: false, info, argv: spec.argv }
+  const thread = new Worker(EXECUTOR_THREAD_ENTRY, { workerData, transferList: [port2] })
+  let loaded = false
+  let terminated = false
+  port1.once('message', () => { loaded = true })
+  thread.on('error', err => {
+    if (!loaded) events.failed(`cannot load ${path}: ${err.stack ?? String(err)}`)
+    else process.stderr.write(`scoop-node worker ${info.workerName}: ${err.stack ?? String(err)}\n`)
+  })
+  thread.on('exit', code => {
+    if (terminated) return
+    if (!loaded) events.failed(`cannot load ${path}: its thread exited with code ${code}`)
+    else events.crashed(code)
+  })
+  return {
+    port: port1,
+    terminate: () => {
+      terminated = true
+      port1.close()
+      void thread.terminate()
+    }
+  }
+}

@@ -1,0 +1,326 @@
+// One run as a peer sees it: the run's scheduler, its replica of the run's shared constants,
+// the peers taking part in it, and the executor thread that holds the run's module here. A
+// long-lived peer keeps one RunSpace per run it serves, so runs share nothing but the mesh.
+
+import type { MessagePort } from 'node:worker_threads'
+import { logger } from '@libp2p/logger'
+import { Scheduler, type SchedulerAction } from '../core/scheduler.js'
+import { ConstStore } from '../core/constants.js'
+import { encode } from '../core/codec.js'
+import type { ConstEntry, PeerId, RunSpec, WireMessage } from '../core/wire.js'
+import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
+import { serializeError } from './encoding.js'
+import { TaskQuarantinedError } from '../errors.js'
+import { CONST_FETCH_RETRY_MS } from '../defaults.js'
+
+const log = logger('scoop:run')
+
+/** What a run needs from the peer hosting it (implemented by PeerHost). */
+export interface RunHost {
+  readonly selfId: PeerId
+  /** Sends a message of this run to a peer. */
+  send: (peer: PeerId, msg: WireMessage, run: string) => void
+  publish: (topic: string, data: Uint8Array) => void
+  subscribe: (topic: string) => void
+  unsubscribe: (topic: string) => void
+  linkedPeers: () => PeerId[]
+  brokerId: () => PeerId
+  isBroker: () => boolean
+  /** The mesh-wide part of the executor's `scoop` info (broker, this peer's name and addresses). */
+  meshInfo: () => Omit<RuntimeInfo, 'size'>
+  /** A peer's name for messages (its id if unknown). */
+  peerName: (peer: PeerId) => string
+  /** The executor asked to stop (the origin's script ended). */
+  onExecutorShutdown: (run: RunSpace) => void
+}
+
+/** The executor thread of a run on this peer, as its starter hands it over. */
+export interface RunExecutor {
+  port: MessagePort
+  /** Ends the executor: the run is over on this peer. */
+  terminate: () => void
+}
+
+type RunState =
+  /** This peer knows the run (e.g. the broker holding its constants) but runs none of its tasks. */
+  | 'passive'
+  /** The executor is importing the run's module. */
+  | 'loading'
+  /** Taking part: runJoin sent to every linked peer. */
+  | 'joined'
+  | 'failed'
+  | 'closed'
+
+export class RunSpace {
+  readonly scheduler: Scheduler
+  readonly consts = new ConstStore()
+  /**
+   * Peers taking part in this run (their runJoin arrived), this one excluded, with the load they
+   * last reported. The scheduler hears of them only once this peer has joined too: a peer still
+   * loading the module must not steal, and its steal would be dropped by peers it has not told.
+   */
+  readonly members = new Map<PeerId, number>()
+  private state: RunState = 'passive'
+  private executor: BatchedPort<HostToExecutor> | undefined
+  private executorHandle: RunExecutor | undefined
+  /** setConst requests forwarded to the broker, by wire request id. */
+  private readonly pendingSetConst = new Map<number, { req: number, entries: Array<{ name: string, data: Uint8Array }> }>()
+  private nextWireReq = 1
+  /** When the last fetch of missing constants was sent: one at a time, re-sent if unanswered. */
+  private constFetchSentAt: number | undefined
+  private wakeup: NodeJS.Timeout | undefined
+  private wakeupAt: number | undefined
+  private lastInfo = ''
+  private readonly constTopic: string
+
+  /** `spec` is undefined for a run known only from its constants (the broker may hold those first). */
+  constructor (readonly id: string, public spec: RunSpec | undefined, private readonly host: RunHost, runsTasks = true) {
+    this.scheduler = new Scheduler({ self: host.selfId, executorSlots: runsTasks ? undefined : 0 })
+    this.constTopic = `/scoop/run/${id}/const/1`
+    host.subscribe(this.constTopic)
+  }
+
+  get joined (): boolean { return this.state === 'joined' }
+  get closed (): boolean { return this.state === 'closed' }
+  get hasExecutor (): boolean { return this.executorHandle != null || this.executor != null }
+
+  info (): RuntimeInfo {
+    return { ...this.host.meshInfo(), size: this.members.size + 1 }
+  }
+
+  /** Connects the run's executor thread; it joins the run when it reports its module loaded. */
+  attachExecutor (executor: RunExecutor): void {
+    this.executorHandle = executor
+    this.executor = new BatchedPort(executor.port)
+    executor.port.on('message', (batch: ExecutorToHost[]) => { this.onExecutorBatch(batch) })
+    if (this.state === 'passive') this.state = 'loading'
+    this.publishInfo(true)
+  }
+
+  /** Takes part in the run: every linked peer hears it and may give this peer work. */
+  join (): void {
+    if (this.state !== 'loading' || this.spec == null) return
+    this.state = 'joined'
+    for (const peer of this.host.linkedPeers()) this.sendJoin(peer)
+    const now = Date.now()
+    for (const [peer, load] of this.members) this.scheduler.onPeerJoined(peer, load, now)
+    this.runActions()
+  }
+
+  /** The executor could not load the run's module: this peer stays out of the run. */
+  fail (): void {
+    if (this.state === 'closed') return
+    this.state = 'failed'
+    this.executorHandle?.terminate()
+    this.executorHandle = undefined
+    this.executor = undefined
+  }
+
+  close (): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    clearTimeout(this.wakeup)
+    this.host.unsubscribe(this.constTopic)
+    this.executorHandle?.terminate()
+    this.executorHandle = undefined
+    this.executor = undefined
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  /** A newly linked peer: tell it we take part. */
+  onPeerLinked (peer: PeerId): void {
+    if (this.state === 'joined') this.sendJoin(peer)
+  }
+
+  onMemberJoined (peer: PeerId, load: number): void {
+    if (this.state === 'closed' || peer === this.host.selfId) return
+    const isNew = !this.members.has(peer)
+    this.members.set(peer, load)
+    if (this.state === 'joined') {
+      // Answer a newcomer once, so it knows of this peer even if its own runJoin crossed ours.
+      if (isNew) this.sendJoin(peer)
+      this.scheduler.onPeerJoined(peer, load, Date.now())
+      this.runActions()
+    }
+    this.publishInfo()
+  }
+
+  onPeerLeft (peer: PeerId): void {
+    if (!this.members.delete(peer)) return
+    this.scheduler.onPeerLeft(peer, Date.now())
+    this.runActions()
+    this.publishInfo()
+  }
+
+  private sendJoin (peer: PeerId): void {
+    if (this.spec != null) this.host.send(peer, { t: 'runJoin', spec: this.spec, load: this.scheduler.load }, '')
+  }
+
+  // ---- executor -----------------------------------------------------------------------------
+
+  private onExecutorBatch (batch: ExecutorToHost[]): void {
+    if (this.state === 'closed') return
+    const now = Date.now()
+    for (const msg of batch) {
+      switch (msg.k) {
+        case 'submit':
+          this.scheduler.submit({
+            owner: this.host.selfId, seq: msg.seq, fn: msg.fn, payload: msg.payload, chunk: msg.chunk, constSeq: this.consts.highest
+          }, now)
+          break
+        case 'cancel': this.scheduler.cancel(msg.seq, now); break
+        case 'yield': this.scheduler.onExecutorYield(msg.owner, msg.seq, now); break
+        case 'result': this.scheduler.onExecutorResult(msg.owner, msg.seq, msg.ok, msg.data, msg.ms, now); break
+        case 'setConst': this.setConst(msg.req, msg.entries); break
+        case 'shutdown': this.host.onExecutorShutdown(this); break
+        case 'ready': this.join(); break
+      }
+    }
+    this.runActions()
+  }
+
+  private setConst (req: number, entries: Array<{ name: string, data: Uint8Array }>): void {
+    if (this.host.isBroker()) {
+      const outcome = this.defineConsts(entries)
+      this.executor?.post({ k: 'setConstReply', req, error: 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : '' })
+      return
+    }
+    const wireReq = this.nextWireReq++
+    this.pendingSetConst.set(wireReq, { req, entries })
+    this.host.send(this.host.brokerId(), { t: 'setConst', req: wireReq, entries }, this.id)
+  }
+
+  /** Broker side: number the constants, store them, spread them on the run's gossip topic. */
+  private defineConsts (entries: Array<{ name: string, data: Uint8Array }>): { entries: ConstEntry[] } | { duplicate: string } {
+    const outcome = this.consts.define(entries)
+    if ('entries' in outcome) {
+      this.host.publish(this.constTopic, encode(outcome.entries))
+      this.onConstsAdded(outcome.entries)
+    }
+    return outcome
+  }
+
+  private onConstsAdded (entries: ConstEntry[]): void {
+    if (entries.length > 0) this.executor?.post({ k: 'consts', entries: entries.map(e => ({ name: e.name, data: e.data })) })
+    this.scheduler.onConstsKnown(this.consts.contiguous, Date.now())
+  }
+
+  private addConsts (entries: ConstEntry[]): void {
+    this.onConstsAdded(entries.filter(e => this.consts.add(e)))
+  }
+
+  // ---- mesh ---------------------------------------------------------------------------------
+
+  onMessages (from: PeerId, messages: WireMessage[]): void {
+    if (this.state === 'closed') return
+    const now = Date.now()
+    for (const msg of messages) {
+      switch (msg.t) {
+        case 'setConst': {
+          const outcome = this.host.isBroker() ? this.defineConsts(msg.entries) : { duplicate: '' }
+          const error = 'duplicate' in outcome ? (outcome.duplicate === '' ? 'this peer is not the broker' : `redefined:${outcome.duplicate}`) : ''
+          this.host.send(from, { t: 'setConstReply', req: msg.req, seqs: 'entries' in outcome ? outcome.entries.map(e => e.seq) : [], error }, this.id)
+          break
+        }
+        case 'setConstReply': {
+          const pending = this.pendingSetConst.get(msg.req)
+          if (pending === undefined) break
+          this.pendingSetConst.delete(msg.req)
+          if (msg.error === '' && msg.seqs.length === pending.entries.length) {
+            // The broker numbered our constants: store them now, so our next tasks carry them.
+            this.addConsts(pending.entries.map((e, k) => ({ seq: msg.seqs[k], name: e.name, data: e.data })))
+          }
+          this.executor?.post({ k: 'setConstReply', req: pending.req, error: msg.error })
+          break
+        }
+        case 'fetchConsts': this.host.send(from, { t: 'consts', entries: this.consts.after(msg.after) }, this.id); break
+        case 'consts':
+          this.constFetchSentAt = undefined
+          this.addConsts(msg.entries)
+          break
+        default:
+          // Task traffic comes only from members: anyone else has not loaded the run's module.
+          if (this.members.has(from)) this.scheduler.onMessage(from, msg, now)
+          else log('dropping %s from %s: not a member of run %s', msg.t, from, this.id)
+      }
+    }
+    this.runActions()
+  }
+
+  onConstGossip (topic: string, decoded: unknown): boolean {
+    if (topic !== this.constTopic) return false
+    if (Array.isArray(decoded)) {
+      this.addConsts(decoded.filter((e: any) => e != null && Number.isSafeInteger(e.seq) && typeof e.name === 'string' && e.data instanceof Uint8Array))
+      this.runActions()
+    }
+    return true
+  }
+
+  onHeartbeat (): void {
+    // A fetch of missing constants may have gone unanswered (its peer left): ask the broker again.
+    if (this.scheduler.waitsForConsts) this.fetchConsts(this.host.brokerId())
+    this.publishInfo()
+  }
+
+  /** The broker changed (or was first heard from): our constants may lag behind its replica. */
+  onBrokerSeen (broker: PeerId): void {
+    this.fetchConsts(broker)
+  }
+
+  private fetchConsts (from: PeerId): void {
+    const now = Date.now()
+    if (from === this.host.selfId || (this.constFetchSentAt !== undefined && now - this.constFetchSentAt < CONST_FETCH_RETRY_MS)) return
+    this.constFetchSentAt = now
+    this.host.send(from, { t: 'fetchConsts', after: this.consts.contiguous }, this.id)
+  }
+
+  // ---- actions ------------------------------------------------------------------------------
+
+  private runActions (): void {
+    for (const action of this.scheduler.takeActions()) this.perform(action)
+    // Re-arm the clock only when the scheduler's next deadline moved (this runs on every event).
+    const at = this.scheduler.nextWakeup()
+    if (at === this.wakeupAt || this.state === 'closed') return
+    clearTimeout(this.wakeup)
+    this.wakeupAt = at
+    if (at !== undefined) {
+      this.wakeup = setTimeout(() => {
+        this.wakeupAt = undefined
+        this.scheduler.onTick(Date.now())
+        this.runActions()
+      }, Math.max(0, at - Date.now()))
+    }
+  }
+
+  private perform (action: SchedulerAction): void {
+    switch (action.type) {
+      case 'send': this.host.send(action.to, action.msg, this.id); break
+      case 'execute': {
+        const { owner, seq, fn, payload, chunk } = action.task
+        this.executor?.post({ k: 'run', owner, seq, fn, payload, chunk })
+        break
+      }
+      case 'resolve':
+        this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer: this.host.peerName(action.peer), ms: action.ms })
+        break
+      case 'started': this.executor?.post({ k: 'started', seq: action.seq }); break
+      case 'quarantined': {
+        const name = this.host.peerName(action.lastPeer)
+        const error = new TaskQuarantinedError(`the task was quarantined: ${action.losses} workers died while holding it (the last one: ${name}); it is not run again`)
+        this.executor?.post({ k: 'resolve', seq: action.seq, ok: false, data: encode(serializeError(error, name)), peer: name, ms: 0 })
+        break
+      }
+      case 'fetchConsts': this.fetchConsts(this.host.brokerId()); break
+    }
+  }
+
+  publishInfo (force = false): void {
+    if (this.executor == null) return
+    const info = this.info()
+    const key = JSON.stringify(info)
+    if (!force && key === this.lastInfo) return
+    this.lastInfo = key
+    this.executor.post({ k: 'info', info })
+  }
+}
