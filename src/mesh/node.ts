@@ -1,5 +1,5 @@
 // The libp2p adapter: the only module that talks to libp2p. It owns the node (TCP, noise,
-// yamux, identify, gossipsub), one long-lived task stream per peer pair carrying
+// yamux, identify, gossipsub, optionally mDNS), one long-lived task stream per peer pair carrying
 // length-prefixed cbor frames of many messages each, and the gossip topics.
 
 import { createLibp2p, type Libp2p } from 'libp2p'
@@ -9,9 +9,12 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub } from '@libp2p/gossipsub'
 import { preSharedKey, generateKey } from '@libp2p/pnet'
+import { mdns } from '@libp2p/mdns'
 import { logger } from '@libp2p/logger'
-import { multiaddr } from '@multiformats/multiaddr'
-import type { Connection, Stream } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Connection, PeerDiscovery, PeerInfo as DiscoveredPeer, Stream } from '@libp2p/interface'
+import { BlockList } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { FrameEncoder, FrameDecoder } from './framing.js'
 import type { PeerId, WireMessage } from '../core/wire.js'
 import { YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
@@ -19,6 +22,24 @@ import { YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
 const log = logger('scoop:mesh')
 
 export const TASK_PROTOCOL = '/scoop/task/1.0.0'
+
+/**
+ * The mDNS service name scoop-node meshes ask for and answer to. Not libp2p's default
+ * `_p2p._udp.local`: other libp2p applications on the LAN neither see our peers nor fill our
+ * discovery with theirs.
+ */
+export const MDNS_SERVICE_TAG = '_scoop-node._udp.local'
+
+/** How long a dial to a discovered peer may take before it counts as failed. */
+const DISCOVERY_DIAL_TIMEOUT_MS = 10_000
+
+/**
+ * A discovered peer we could not link is dialed again only after a back-off that doubles with
+ * each failure, between these bounds. A peer of another run on the same LAN (another swarm key)
+ * answers every mDNS query yet can never link: without it we would dial it at every query.
+ */
+const DISCOVERY_REDIAL_MIN_MS = 5_000
+const DISCOVERY_REDIAL_MAX_MS = 5 * 60_000
 
 export interface MeshEvents {
   /** A task stream to this peer is open in either direction. */
@@ -38,6 +59,25 @@ export interface MeshNodeInit {
    * key cannot even complete a connection. Without it the mesh is open to anyone who can reach it.
    */
   swarmKey?: Uint8Array
+  /**
+   * Finds peers on the local link by mDNS (service MDNS_SERVICE_TAG) and opens a task stream to
+   * each; onPeerConnected then reports them as for any other link.
+   *
+   * Needs a non-loopback listen address: a peer dials the addresses we announce, and 127.0.0.1
+   * (the default) reaches no other host. Listen on the LAN address, or on `/ip4/0.0.0.0/tcp/0`,
+   * which announces the address of every interface except link-local ones (169.254.x.x): with
+   * those, listen on the explicit address. A private mesh stays private: a discovered peer
+   * without our swarm key fails to connect like any other.
+   */
+  mdns?: boolean
+  /** How often mDNS asks the link for peers, in ms (libp2p's default: 10 s); tests shorten it. */
+  mdnsIntervalMs?: number
+}
+
+/** The multicast-dns socket wrapper inside @libp2p/mdns (its public `mdns` field), as far as we use it. */
+interface MulticastDnsSocket {
+  on: (event: 'error' | 'warning', listener: (err: Error) => void) => void
+  query: (questions: Array<{ name: string, type: string }>, done: (err: Error | null) => void) => void
 }
 
 /** A fresh random swarm key, in the format of libp2p's swarm.key files. */
@@ -91,12 +131,20 @@ class PeerLink {
 export class MeshNode {
   private readonly links = new Map<PeerId, PeerLink>()
   private readonly topics = new Set<string>()
+  /** Discovered peers being dialed, so a peer answering several queries is dialed once. */
+  private readonly discoveryDials = new Set<PeerId>()
+  /** Discovered peers whose last dial failed: failures in a row, and when to try again. */
+  private readonly discoveryFailures = new Map<PeerId, { count: number, retryAt: number }>()
 
   private constructor (private readonly libp2p: Libp2p<any>, private readonly events: MeshEvents) {}
 
   static async create (init: MeshNodeInit, events: MeshEvents): Promise<MeshNode> {
+    const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0']
     const libp2p = await createLibp2p({
-      addresses: { listen: init.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
+      // Started below, once the task protocol is handled: a peer that discovers us at once must
+      // not find a node that refuses its task stream.
+      start: false,
+      addresses: { listen },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       ...(init.swarmKey != null ? { connectionProtector: preSharedKey({ psk: init.swarmKey }) } : {}),
@@ -109,7 +157,8 @@ export class MeshNode {
       },
       services: {
         identify: identify(),
-        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, floodPublish: true })
+        pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, emitSelf: false, floodPublish: true }),
+        ...(init.mdns === true ? { mdns: mdns({ serviceTag: MDNS_SERVICE_TAG, interval: init.mdnsIntervalMs }) } : {})
       }
     })
     const node = new MeshNode(libp2p, events)
@@ -127,6 +176,14 @@ export class MeshNode {
       const from = msg.type === 'signed' ? msg.from.toString() : ''
       events.onGossip(msg.topic, msg.data, from)
     })
+    if (init.mdns === true) {
+      if (listen.every(address => isLoopback(multiaddr(address)))) log('mDNS is on but the node listens on loopback only: peers on other hosts cannot dial it')
+      ;(libp2p.services.mdns as PeerDiscovery).addEventListener('peer', (evt: CustomEvent<DiscoveredPeer>) => {
+        node.onDiscovered(evt.detail)
+      })
+    }
+    await libp2p.start()
+    if (init.mdns === true) node.watchMdnsSocket()
     return node
   }
 
@@ -186,6 +243,57 @@ export class MeshNode {
     await this.libp2p.stop()
   }
 
+  /**
+   * Logs what would otherwise fail silently: socket errors, and a first query that cannot leave
+   * the host (no multicast route: @libp2p/mdns sends its own queries without looking at the outcome).
+   */
+  private watchMdnsSocket (): void {
+    const socket = (this.libp2p.services.mdns as { mdns?: MulticastDnsSocket }).mdns
+    if (socket == null) {
+      log.error('mDNS did not start: peers will not be discovered')
+      return
+    }
+    socket.on('error', err => { log.error('mDNS socket error: %s', err.message) })
+    socket.on('warning', err => { log.error('mDNS socket warning: %s', err.message) })
+    socket.query([{ name: MDNS_SERVICE_TAG, type: 'PTR' }], err => {
+      if (err != null) log.error('mDNS query could not be sent (%s): is there a multicast route? Peers will not be discovered', err.message)
+    })
+  }
+
+  /** Opens a task stream to a peer mDNS found, unless linked, being dialed, or backing off. */
+  private onDiscovered (discovered: DiscoveredPeer): void {
+    const peer = discovered.id.toString()
+    if (peer === this.peerId || this.links.has(peer) || this.discoveryDials.has(peer)) return
+    const now = Date.now()
+    const failure = this.discoveryFailures.get(peer)
+    if (failure != null && now < failure.retryAt) return
+    const addresses = linkAddresses(discovered.multiaddrs)
+    if (addresses.length === 0) {
+      log('discovered %s, but none of its addresses is on a link of ours: %s', peer, discovered.multiaddrs.join(' '))
+      return
+    }
+    this.discoveryDials.add(peer)
+    this.libp2p.dialProtocol(addresses.map(a => a.encapsulate(`/p2p/${peer}`)), TASK_PROTOCOL, { signal: AbortSignal.timeout(DISCOVERY_DIAL_TIMEOUT_MS) })
+      .then((stream: Stream) => {
+        this.discoveryFailures.delete(peer)
+        this.attach(peer, stream)
+      }, (err: Error) => {
+        this.recordDiscoveryFailure(peer, now)
+        log.error('dial to discovered peer %s failed (next try in %d ms): %s', peer, (this.discoveryFailures.get(peer)?.retryAt ?? now) - now, err.message)
+      })
+      .finally(() => { this.discoveryDials.delete(peer) })
+  }
+
+  private recordDiscoveryFailure (peer: PeerId, now: number): void {
+    // Forget peers not retried for a long while (gone from the LAN), so the table stays small.
+    for (const [other, { retryAt }] of this.discoveryFailures) {
+      if (now - retryAt > DISCOVERY_REDIAL_MAX_MS) this.discoveryFailures.delete(other)
+    }
+    const count = (this.discoveryFailures.get(peer)?.count ?? 0) + 1
+    const backoff = Math.min(DISCOVERY_REDIAL_MIN_MS * 2 ** (count - 1), DISCOVERY_REDIAL_MAX_MS)
+    this.discoveryFailures.set(peer, { count, retryAt: now + backoff })
+  }
+
   private peerOfAddress (address: string): PeerId {
     const id = multiaddr(address).getComponents().find(c => c.name === 'p2p')?.value
     if (id == null) throw new TypeError(`address ${address} has no /p2p/ peer id`)
@@ -230,4 +338,40 @@ export class MeshNode {
     })
     if (isNew) this.events.onPeerConnected(peer)
   }
+}
+
+const ipOf = (address: Multiaddr): { family: 'ipv4' | 'ipv6', ip: string } | undefined => {
+  const [first, second] = address.getComponents()
+  if (second?.name !== 'tcp' || first.value == null) return undefined
+  if (first.name === 'ip4') return { family: 'ipv4', ip: first.value }
+  if (first.name === 'ip6') return { family: 'ipv6', ip: first.value }
+  return undefined
+}
+
+function isLoopback (address: Multiaddr): boolean {
+  const ip = ipOf(address)?.ip
+  return ip != null && (ip.startsWith('127.') || ip === '::1')
+}
+
+/**
+ * The addresses of a discovered peer worth dialing: TCP addresses on a subnet one of our
+ * interfaces is on. An mDNS answer comes from a neighbour on a link we share; its other
+ * addresses (a docker bridge, a VPN) lead elsewhere or nowhere. Loopback is kept only when the
+ * peer announces nothing else: it is then on this host, or unreachable anyway.
+ */
+function linkAddresses (addresses: Multiaddr[]): Multiaddr[] {
+  const ourSubnets = new BlockList()
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) {
+      if (entry.cidr == null) continue
+      const [network, prefix] = entry.cidr.split('/')
+      ourSubnets.addSubnet(network, Number(prefix), entry.family === 'IPv4' ? 'ipv4' : 'ipv6')
+    }
+  }
+  const onOurLinks = addresses.filter(address => {
+    const ip = ipOf(address)
+    return ip != null && ourSubnets.check(ip.ip, ip.family)
+  })
+  const beyondLoopback = onOurLinks.filter(address => !isLoopback(address))
+  return beyondLoopback.length > 0 ? beyondLoopback : onOurLinks
 }
