@@ -28,7 +28,7 @@ const mesh: MeshNode = await MeshNode.create({
     mesh.send(peer, { t: 'hello', peer: { id: mesh.peerId, name: 'mdns-peer', addrs: mesh.multiaddrs, startedAt: Date.now() }, load: 0 })
   },
   onPeerDisconnected: peer => { console.log(`unlinked ${peer}`) },
-  onMessages: (from, messages) => {
+  onMessages: (from, _run, messages) => {
     // Messages reach here only after parseFrame validated them.
     for (const message of messages) if (message.t === 'hello' && message.peer.id === from) console.log(`hello ${from}`)
   },
