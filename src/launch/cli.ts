@@ -27,6 +27,7 @@ interface CliOptions {
   key?: string
   insecure?: boolean
   path?: string
+  mdns?: boolean
 }
 
 const positiveInt = (what: string) => (value: string): number => {
@@ -71,6 +72,7 @@ function buildProgram (): Command {
       .argParser(multiaddrArg('--join', true)).default([]))
     .addOption(new Option('--listen <multiaddr>', 'where this mesh\'s first long-lived worker listens, e.g. /ip4/0.0.0.0/tcp/4001 for a LAN (default: loopback, a random port)')
       .argParser(multiaddrArg('--listen', false)).default([]))
+    .option('--mdns', 'find the mesh\'s peers on the local network by mDNS (service _scoop-node._udp.local); long-lived workers then listen on every interface unless --listen says otherwise')
     .addOption(new Option('--key <file>', 'the mesh\'s swarm key file (from scoop-node keygen); also SCOOP_KEY_FILE').env('SCOOP_KEY_FILE'))
     .option('--insecure', 'let a long-lived mesh run without a swarm key: anyone who reaches it can run code on it')
     .option('--path <dir>', 'the directory holding the script on every worker\'s host (SCOOP\'s --path; default: the script\'s own path)')
@@ -114,7 +116,7 @@ function keygen (argv: string[]): void {
 }
 
 export async function main (argv = process.argv): Promise<void> {
-  if (argv[2] === 'keygen') { keygen(argv.slice(1)); return }
+  if (argv[2] === 'keygen') { keygen(argv); return }
   const program = buildProgram()
   program.parse(argv)
   const [script, scriptArgs] = program.processedArgs as [string | undefined, string[]]
@@ -146,16 +148,17 @@ export async function main (argv = process.argv): Promise<void> {
   }
 
   if (script === undefined) {
-    if (join.length === 0 && opts.listen.length === 0) fail('missing the script to run (or --listen/--join to start long-lived workers)')
-    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, swarmKey: meshKey(), nice: opts.nice, report, verbose })
+    if (join.length === 0 && opts.listen.length === 0 && opts.mdns !== true) fail('missing the script to run (or --listen/--join/--mdns to start long-lived workers)')
+    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, report, verbose })
     return
   }
 
   const scriptPath = resolve(script)
   if (!existsSync(scriptPath) || !statSync(scriptPath).isFile()) fail(`cannot find the script '${script}'`)
   const moduleUrl = pathToFileURL(realpathSync(scriptPath)).href
-  const workers = opts.workers ?? (join.length > 0 ? 1 : availableParallelism())
-  if (!opts.originTasks && workers < 2 && join.length === 0) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
+  const onMesh = join.length > 0 || opts.mdns === true
+  const workers = opts.workers ?? (onMesh ? 1 : availableParallelism())
+  if (!opts.originTasks && workers < 2 && !onMesh) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
   if (opts.listen.length > 0) fail('--listen is for long-lived workers (no script); an origin dials out to its mesh')
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
@@ -168,7 +171,8 @@ export async function main (argv = process.argv): Promise<void> {
     nice: opts.nice,
     runsTasks: opts.originTasks,
     join,
-    swarmKey: join.length > 0 ? meshKey() : undefined,
+    mdns: opts.mdns,
+    swarmKey: onMesh ? meshKey() : undefined,
     report
   }, port1).catch((err: Error) => fail(err.message))
   verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.spec.id})`)

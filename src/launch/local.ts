@@ -16,6 +16,8 @@ export interface WorkerConfig {
   /** The run this worker is started for: it loads the run's module at once. Absent: a long-lived worker. */
   run?: RunSpec
   listen?: string[]
+  /** Find the mesh's peers by mDNS too. */
+  mdns?: boolean
   workerName?: string
   /** The mesh's swarm key, as text: it travels over the IPC channel, never on a command line. */
   swarmKey?: string

@@ -25,6 +25,8 @@ export interface OriginOptions {
   runsTasks?: boolean
   /** Multiaddrs of a live mesh to run on. */
   join?: string[]
+  /** Find a live mesh to run on by mDNS. */
+  mdns?: boolean
   /** The mesh's swarm key; null: an open mesh (--insecure); absent: a fresh key, a private mesh for this run alone. */
   swarmKey?: Uint8Array | null
   /** Where launcher messages go (stderr by default). */
@@ -47,6 +49,7 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
     workerName: `${hostname()}:${process.pid}`,
     swarmKey,
     bootstrap: options.join,
+    mdns: options.mdns,
     onRunRefused: (_spec, peer, error) => { report(`scoop-node: worker ${peer} does not take part in this run: ${error}`) }
   })
   const spec: RunSpec = { id: randomBytes(8).toString('hex'), origin: host.self.id, script: options.script, workDir: options.workDir, argv: options.argv }

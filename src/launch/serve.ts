@@ -11,6 +11,8 @@ export interface ServeOptions {
   /** Where the first worker listens (the mesh's address); the others listen on the same host, any port. */
   listen: string[]
   join: string[]
+  /** The first worker finds and is found by the mesh's other peers on the local network by mDNS. */
+  mdns: boolean
   /** The mesh's swarm key; null: an open mesh (--insecure). */
   swarmKey: Uint8Array | null
   nice?: number
@@ -58,10 +60,12 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
     for (const pid of workers.spawn(1, config)) configs.set(pid, config)
   }
 
-  const first: WorkerConfig = { bootstrap: options.join, listen: options.listen.length > 0 ? options.listen : undefined, swarmKey }
+  // mDNS announces the listen addresses: loopback would reach no other host.
+  const listen = options.listen.length > 0 ? options.listen : (options.mdns ? ['/ip4/0.0.0.0/tcp/0'] : undefined)
+  const first: WorkerConfig = { bootstrap: options.join, listen, mdns: options.mdns, swarmKey }
   start(first)
   const addrs = await firstAddrs
-  const rest: WorkerConfig = { bootstrap: [localAddress(addrs)], listen: options.listen.length > 0 ? options.listen.map(anyPort) : undefined, swarmKey }
+  const rest: WorkerConfig = { bootstrap: [localAddress(addrs)], listen: listen?.map(anyPort), swarmKey }
   for (let i = 1; i < options.workers; i++) start(rest)
 
   for (const addr of addrs) process.stdout.write(`scoop-node: listening on ${addr}\n`)

@@ -26,6 +26,7 @@ async function start (config: WorkerConfig): Promise<void> {
   const host = await PeerHost.start({
     workerName,
     listen: config.listen,
+    mdns: config.mdns,
     swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
     startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
       failed,

@@ -24,6 +24,8 @@ export interface PeerHostInit {
   listen?: string[]
   /** The mesh's pre-shared swarm key (see MeshNodeInit.swarmKey). */
   swarmKey?: Uint8Array
+  /** Find and link peers on the local network by mDNS (see MeshNodeInit.mdns for the listen address it needs). */
+  mdns?: boolean
   /**
    * Starts an executor for a run this peer learns of. Without it the peer takes part only in
    * runs started on it (the origin), and holds other runs' constants if it is the broker.
@@ -56,7 +58,7 @@ export class PeerHost implements RunHost {
   static async start (init: PeerHostInit): Promise<PeerHost> {
     const startedAt = Date.now()
     let host: PeerHost | undefined
-    const mesh = await MeshNode.create({ listen: init.listen, swarmKey: init.swarmKey }, {
+    const mesh = await MeshNode.create({ listen: init.listen, swarmKey: init.swarmKey, mdns: init.mdns }, {
       onPeerConnected: peer => { host?.onPeerConnected(peer) },
       onPeerDisconnected: peer => { host?.onPeerDisconnected(peer) },
       onMessages: (from, run, messages) => { host?.onMessages(from, run, messages) },

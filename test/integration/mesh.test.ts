@@ -1,0 +1,118 @@
+// Long-lived meshes as a user runs them: `scoop-node --listen/--join -n N` workers that serve
+// many runs (one after another and at once, kept apart), a broker killed mid-map, a late
+// joiner, swarm keys, and a worker that cannot find the run's script. Real processes on loopback.
+import { strict as assert } from 'node:assert'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { run, fixture, CLI, type RunResult } from '../helpers/run.js'
+import { LongLivedMesh } from '../helpers/mesh.js'
+
+interface MeshRunReport { ok: boolean, tagsOk: boolean, error: string, size: number, workers: string[], brokerBefore: string, brokerAfter: string }
+
+const report = (r: RunResult): MeshRunReport => {
+  assert.equal(r.code, 0, `the run failed:\n${r.stdout}\n${r.stderr}`)
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+}
+
+describe('long-lived mesh (--listen / --join)', function () {
+  this.timeout(180_000)
+  const dir = mkdtempSync(join(tmpdir(), 'scoop-mesh-'))
+  const key = join(dir, 'mesh.key')
+  const meshes: LongLivedMesh[] = []
+  const startMesh = async (args: string[]): Promise<LongLivedMesh> => {
+    const mesh = await LongLivedMesh.start(['--key', key, ...args])
+    meshes.push(mesh)
+    return mesh
+  }
+  const stopAll = async (): Promise<void> => {
+    const left = (await Promise.all(meshes.splice(0).map(async m => await m.stop()))).flat()
+    assert.deepEqual(left, [], `processes left behind: ${left.join(' ')}`)
+  }
+  const origin = async (address: string, args: string[], options: Parameters<typeof run>[1] = {}): Promise<RunResult> =>
+    await run([CLI, '--key', key, '--join', address, ...args], { timeout: 120_000, ...options })
+
+  before(async () => {
+    const made = await run([CLI, 'keygen', key])
+    assert.equal(made.code, 0, made.stderr)
+    assert.equal(statSync(key).mode & 0o777, 0o600, 'the key file is readable by its owner only')
+  })
+  afterEach(stopAll)
+  after(() => { rmSync(dir, { recursive: true, force: true }) })
+
+  it('serves runs one after another and at the same time, each with its own constants and errors', async () => {
+    const first = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '2'])
+    const second = await startMesh(['--join', first.address!, '-n', '1'])
+    await second.waitFor(() => second.workerPids.length === 1, 'the joiner\'s worker')
+    const [alpha, beta] = await Promise.all([
+      origin(first.address!, [fixture('meshRun.ts'), 'alpha', '4', '60', '20', 'fail']),
+      origin(first.address!, [fixture('meshRun.ts'), 'beta', '4', '60', '20'])
+    ])
+    for (const [r, tag] of [[alpha, 'alpha'], [beta, 'beta']] as const) {
+      const out = report(r)
+      assert.ok(out.ok, `${tag}: every value right and in order`)
+      assert.ok(out.tagsOk, `${tag}: every task saw its own run's constant`)
+      assert.equal(out.size, 4, `${tag}: three long-lived workers and the origin`)
+      assert.ok(out.workers.length >= 2, `${tag}: the work spread: ${out.workers.join(' ')}`)
+    }
+    assert.equal(report(alpha).error, 'RangeError: failed in run alpha', 'an error reaches its own run')
+    assert.equal(report(beta).error, '', 'and no other')
+    const later = report(await origin(first.address!, [fixture('meshRun.ts'), 'gamma', '4', '30', '10']))
+    assert.ok(later.ok && later.tagsOk, 'a later run on the same workers')
+    const ours = [...first.workerPids, ...second.workerPids].map(pid => `${hostname()}:${pid}`)
+    assert.ok(later.workers.some(w => ours.includes(w)), `the long-lived workers ran tasks: ${later.workers.join(' ')}`)
+  })
+
+  it('loses nothing when the broker is killed mid-map: a new one takes over and the map completes', async () => {
+    const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '3'])
+    await mesh.waitFor(() => mesh.workerPids.length === 3, 'three workers')
+    // The first worker is the oldest peer: the broker.
+    const broker = mesh.workerPids[0]
+    let killed = false
+    const r = await origin(mesh.address!, ['--no-origin-tasks', fixture('meshRun.ts'), 'kill', '4', '120', '25'], {
+      onStdout: text => {
+        if (!killed && text.includes('MAPPING')) { killed = true; process.kill(broker, 'SIGKILL') }
+      }
+    })
+    assert.ok(killed, 'the broker was killed mid-map')
+    const out = report(r)
+    assert.ok(out.ok && out.tagsOk, 'every value right, every task saw the constant')
+    assert.equal(out.brokerBefore, `${hostname()}:${broker}`)
+    assert.notEqual(out.brokerAfter, out.brokerBefore, 'another peer holds the broker role')
+    await mesh.waitFor(() => /worker \d+ exited \(signal SIGKILL\).*restarting it/.test(mesh.stderr), 'the restart of the killed worker')
+  })
+
+  it('gives work to a peer that joins in the middle of a map', async () => {
+    const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
+    let late: Promise<LongLivedMesh> | undefined
+    const r = await origin(mesh.address!, ['--no-origin-tasks', fixture('meshRun.ts'), 'late', '2', '150', '30'], {
+      onStdout: text => { if (late == null && text.includes('MAPPING')) late = startMesh(['--join', mesh.address!, '-n', '1']) }
+    })
+    assert.ok(late != null, 'the late joiner was started mid-map')
+    const joiner = await late
+    const out = report(r)
+    assert.ok(out.ok && out.tagsOk)
+    assert.ok(out.workers.includes(`${hostname()}:${joiner.workerPids[0]}`), `the late joiner ran tasks: ${out.workers.join(' ')}`)
+  })
+
+  it('keeps strangers out: no key, no start; a wrong key, no link', async () => {
+    const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
+    const keyless = await run([CLI, '--join', mesh.address!, '-n', '1'])
+    assert.equal(keyless.code, 2)
+    assert.match(keyless.stderr, /needs a swarm key/)
+    assert.match(keyless.stderr, /scoop-node keygen/)
+    const otherKey = join(dir, 'other.key')
+    assert.equal((await run([CLI, 'keygen', otherKey])).code, 0)
+    const stranger = await run([CLI, '--key', otherKey, '--join', mesh.address!, fixture('meshRun.ts'), 'x', '1', '1', '1'], { timeout: 60_000 })
+    assert.equal(stranger.code, 2, stranger.stderr)
+    assert.match(stranger.stderr, /could not reach peer/)
+  })
+
+  it('runs on without a worker that cannot find the script, and says why', async () => {
+    const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
+    const r = await origin(mesh.address!, ['--path', join(dir, 'nowhere'), 'test/fixtures/meshRun.ts', 'path', '1', '5', '1'])
+    const out = report(r)
+    assert.ok(out.ok)
+    assert.match(r.stderr, new RegExp(`worker ${hostname()}:${mesh.workerPids[0]} does not take part in this run: cannot find the script ${join(dir, 'nowhere', 'test/fixtures/meshRun.ts')}`))
+  })
+})
