@@ -46,6 +46,26 @@ export interface RunSpec {
   argv: string[]
 }
 
+/** A peer as `scoop-node status` shows it. */
+export interface PeerStatus extends PeerInfo {
+  /** Tasks queued on it, all runs together. */
+  load: number
+  /** Tasks it has run since it started. */
+  done: number
+  /** Tasks per second it ran between its last two heartbeats. */
+  rate: number
+}
+
+/** A peer's view of its mesh, for `scoop-node status`. */
+export interface MeshStatus {
+  /** The peer that answered. */
+  self: PeerId
+  broker: PeerId
+  epoch: number
+  peers: PeerStatus[]
+  runs: Array<{ id: string, origin: string, script: string, members: number }>
+}
+
 /** One shared constant: a name defined once per pool, with its cbor-encoded value. */
 export interface ConstEntry {
   seq: number
@@ -65,6 +85,9 @@ export type WireMessage =
   | { t: 'runJoin', spec: RunSpec, load: number }
   /** The sender cannot take part in this run (told to the run's origin, which reports it). */
   | { t: 'runRefused', run: string, error: string }
+  /** Asks for the receiver's view of the mesh (`scoop-node status`); answered with `status`. */
+  | { t: 'statusRequest' }
+  | { t: 'status', view: MeshStatus }
   | { t: 'load', n: number }
   /** Asks for work. With `wait`, a peer with nothing to give keeps the request and answers when work arrives. */
   | { t: 'steal', wait?: boolean }
@@ -108,12 +131,22 @@ function isRunSpec (v: any): v is RunSpec {
     Array.isArray(v.argv) && v.argv.length <= 1024 && v.argv.every((a: unknown) => isStr(a))
 }
 
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0
+
+function isMeshStatus (v: any): v is MeshStatus {
+  return v != null && isStr(v.self, 256) && isStr(v.broker, 256) && isInt(v.epoch) &&
+    Array.isArray(v.peers) && v.peers.length <= 100_000 && v.peers.every((p: any) => isInt(p?.load) && isInt(p.done) && isNum(p.rate) && isPeerInfo(p)) &&
+    Array.isArray(v.runs) && v.runs.length <= 1024 && v.runs.every((r: any) => r != null && isStr(r.id, 64) && isStr(r.origin, 256) && isStr(r.script) && isInt(r.members))
+}
+
 const validators: Record<WireKind, (m: any) => boolean> = {
   hello: m => isPeerInfo(m.peer) && isInt(m.load),
   peers: m => Array.isArray(m.peers) && m.peers.every(isPeerInfo),
   scope: m => isStr(m.run, 64),
   runJoin: m => isRunSpec(m.spec) && isInt(m.load),
   runRefused: m => isStr(m.run, 64) && isStr(m.error, 16384),
+  statusRequest: () => true,
+  status: m => isMeshStatus(m.view),
   load: m => isInt(m.n),
   steal: m => m.wait === undefined || typeof m.wait === 'boolean',
   tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load),

@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url'
 import { startOrigin } from './origin.js'
 import { serveMesh } from './serve.js'
 import { readKeyFile, writeKeyFile } from './keys.js'
+import { formatStatus, queryStatus } from './status.js'
 import { EXECUTOR_THREAD_ENTRY } from './entries.js'
 
 interface CliOptions {
@@ -59,7 +60,7 @@ function buildProgram (): Command {
       'The script runs as the origin (scoop.isOrigin === true); every worker imports it as a module.\n' +
       'Without a script, --listen/--join start long-lived workers that serve the runs of any origin\n' +
       'that joins their mesh.')
-    .usage('[options] [<script> [args...]]\n       scoop-node keygen <file>')
+    .usage('[options] [<script> [args...]]\n       scoop-node keygen <file>\n       scoop-node status <multiaddr>')
     .argument('[script]', 'the script to run (.ts, .mts, .js or .mjs; an ES module)')
     .argument('[args...]', 'arguments passed to the script (process.argv.slice(2) on the origin and on every worker)')
     .addOption(new Option('-n, --workers <N>', 'number of workers on this machine, the origin included (SCOOP\'s rule); default: one per CPU core, or 1 (the origin alone) with --join and a script')
@@ -92,6 +93,8 @@ A mesh of long-lived workers, used by many runs:
   $ scoop-node --key mesh.key --join /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo... examples/piCalc.ts
                                                 a run on that mesh (each worker imports the
                                                 script from its own disk: see --path)
+  $ scoop-node status --key mesh.key /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo...
+                                                its peers, broker, load and tasks/s
 
 Options after <script> belong to the script. The exit code is the script's.`)
     .showHelpAfterError('(run scoop-node --help for usage)')
@@ -115,8 +118,45 @@ function keygen (argv: string[]): void {
     .parse(argv.slice(1))
 }
 
+/** The key for a long-lived mesh: from --key, none with --insecure; an error otherwise. */
+function meshKeyOf (opts: { key?: string, insecure?: boolean }, fail: (message: string) => never): Uint8Array | null {
+  if (opts.key !== undefined) {
+    try { return readKeyFile(opts.key) } catch (err) { return fail((err as Error).message) }
+  }
+  if (opts.insecure === true) return null
+  return fail('a long-lived mesh needs a swarm key, or anyone who reaches it could run code on it.\n' +
+    '  Make one with `scoop-node keygen mesh.key`, copy it to every peer and give it with --key mesh.key\n' +
+    '  (or SCOOP_KEY_FILE); --insecure runs without one.')
+}
+
+async function status (argv: string[]): Promise<void> {
+  const command = new Command()
+    .name('scoop-node status')
+    .description('Print a live mesh\'s view: its peers with address, load and tasks/s, the broker, the epoch, the runs.')
+    .argument('<multiaddr>', 'any peer of the mesh (with its /p2p/ id), as its long-lived workers print it')
+    .addOption(new Option('--key <file>', 'the mesh\'s swarm key file; also SCOOP_KEY_FILE').env('SCOOP_KEY_FILE'))
+    .option('--insecure', 'the mesh has no swarm key')
+    .option('--json', 'print the view as JSON')
+    .addOption(new Option('--timeout <seconds>', 'give up after this long').argParser(positiveInt('--timeout')).default(10))
+    .showHelpAfterError('(run scoop-node status --help for usage)')
+    .parse(argv.slice(1))
+  const [address] = command.processedArgs as [string]
+  const opts = command.opts<{ key?: string, insecure?: boolean, json?: boolean, timeout: number }>()
+  const fail = (message: string): never => command.error(`scoop-node status: ${message}`, { exitCode: 2 })
+  const key = meshKeyOf(opts, fail)
+  try {
+    const view = await queryStatus(address, key ?? undefined, opts.timeout * 1000)
+    process.stdout.write(opts.json === true ? `${JSON.stringify(view, null, 2)}\n` : `${formatStatus(view, Date.now())}\n`)
+    process.exit(0)
+  } catch (err) {
+    process.stderr.write(`scoop-node status: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+}
+
 export async function main (argv = process.argv): Promise<void> {
   if (argv[2] === 'keygen') { keygen(argv); return }
+  if (argv[2] === 'status') { await status(argv); return }
   const program = buildProgram()
   program.parse(argv)
   const [script, scriptArgs] = program.processedArgs as [string | undefined, string[]]
@@ -137,15 +177,7 @@ export async function main (argv = process.argv): Promise<void> {
   const verbose = (line: string): void => { if (opts.verbose >= 1) report(line) }
 
   // A mesh that outlives one run needs a key its peers share: none is made up here.
-  const meshKey = (): Uint8Array | null => {
-    if (opts.key !== undefined) {
-      try { return readKeyFile(opts.key) } catch (err) { return fail((err as Error).message) }
-    }
-    if (opts.insecure === true) return null
-    return fail('a long-lived mesh needs a swarm key, or anyone who reaches it could run code on it.\n' +
-      '  Make one with `scoop-node keygen mesh.key`, copy it to every peer and give it with --key mesh.key\n' +
-      '  (or SCOOP_KEY_FILE); --insecure runs without one.')
-  }
+  const meshKey = (): Uint8Array | null => meshKeyOf(opts, fail)
 
   if (script === undefined) {
     if (join.length === 0 && opts.listen.length === 0 && opts.mdns !== true) fail('missing the script to run (or --listen/--join/--mdns to start long-lived workers)')

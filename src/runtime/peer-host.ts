@@ -7,7 +7,7 @@ import { logger } from '@libp2p/logger'
 import { MeshNode } from '../mesh/node.js'
 import { BrokerElection } from '../core/election.js'
 import { encode, decode } from '../core/codec.js'
-import type { PeerId, PeerInfo, RunSpec, WireMessage } from '../core/wire.js'
+import type { MeshStatus, PeerId, PeerInfo, PeerStatus, RunSpec, WireMessage } from '../core/wire.js'
 import type { RuntimeInfo } from './thread-messages.js'
 import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
 import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER } from '../defaults.js'
@@ -36,7 +36,10 @@ export interface PeerHostInit {
   onRunRefused?: (spec: RunSpec, peerName: string, error: string) => void
 }
 
-interface Heartbeat { peer: PeerInfo, load: number, epoch: number }
+interface Heartbeat { peer: PeerInfo, load: number, epoch: number, done: number }
+
+/** What heartbeats tell of a peer's throughput, for `scoop-node status`. */
+interface Throughput { done: number, at: number, rate: number }
 
 export class PeerHost implements RunHost {
   readonly election: BrokerElection
@@ -48,6 +51,10 @@ export class PeerHost implements RunHost {
   private heartbeat: NodeJS.Timeout | undefined
   private lastBroker: PeerId
   private stopped = false
+  /** Tasks run in runs that have ended here (live runs count their own). */
+  private doneInEndedRuns = 0
+  /** Each peer's throughput from its heartbeats; this peer's from its own. */
+  private readonly throughput = new Map<PeerId, Throughput>()
 
   private constructor (readonly mesh: MeshNode, private readonly init: PeerHostInit, startedAt: number) {
     this.self = { id: mesh.peerId, name: init.workerName, addrs: mesh.multiaddrs, startedAt }
@@ -146,6 +153,7 @@ export class PeerHost implements RunHost {
     const run = this.runs.get(id)
     if (run == null || run.closed) return
     log('run %s ended', id)
+    this.doneInEndedRuns += run.scheduler.stats.executed
     run.close()
     // Keep the closed entry: late messages of the run must not revive it. Bounded by MAX_RUNS_PER_PEER.
     this.forgetClosedRuns()
@@ -173,6 +181,36 @@ export class PeerHost implements RunHost {
     clearInterval(this.heartbeat)
     for (const run of this.runs.values()) run.close()
     await this.mesh.stop()
+  }
+
+  /** Tasks this peer has run, all runs together. */
+  private get done (): number {
+    let done = this.doneInEndedRuns
+    for (const run of this.runs.values()) if (!run.closed) done += run.scheduler.stats.executed
+    return done
+  }
+
+  private recordThroughput (peer: PeerId, done: number, now: number): void {
+    const last = this.throughput.get(peer)
+    const rate = last != null && now > last.at ? Math.max(0, done - last.done) * 1000 / (now - last.at) : 0
+    this.throughput.set(peer, { done, at: now, rate })
+  }
+
+  /** This peer's view of the mesh, as `scoop-node status` shows it. */
+  status (): MeshStatus {
+    const entry = (info: PeerInfo, load: number): PeerStatus => {
+      const t = this.throughput.get(info.id)
+      return { ...info, load, done: t?.done ?? 0, rate: t?.rate ?? 0 }
+    }
+    return {
+      self: this.self.id,
+      broker: this.election.broker.id,
+      epoch: this.election.epoch,
+      peers: [entry(this.self, this.load), ...this.election.view().map(m => entry(m, m.load))],
+      runs: [...this.runs.values()].filter(r => !r.closed && r.spec != null).map(r => ({
+        id: r.id, origin: this.peerName(r.spec!.origin), script: r.spec!.script, members: r.members.size + (r.joined ? 1 : 0)
+      }))
+    }
   }
 
   /** Tasks queued on this peer, all runs together: its load as the mesh sees it. */
@@ -224,6 +262,7 @@ export class PeerHost implements RunHost {
           run?.onMemberJoined(from, msg.load)
           break
         }
+        case 'statusRequest': this.mesh.send(from, { t: 'status', view: this.status() }); break
         case 'runRefused': {
           const run = this.runs.get(msg.run)
           if (run?.spec?.origin === this.self.id) this.init.onRunRefused?.(run.spec, this.peerName(from), msg.error)
@@ -279,6 +318,7 @@ export class PeerHost implements RunHost {
       const hb = decoded as Heartbeat
       if (hb?.peer?.id == null || hb.peer.id === this.self.id || !this.mesh.isLinked(hb.peer.id)) return
       this.election.onPeerSeen(hb.peer, hb.load, Date.now(), hb.epoch)
+      if (Number.isSafeInteger(hb.done)) this.recordThroughput(hb.peer.id, hb.done, Date.now())
       this.onViewChanged()
       return
     }
@@ -287,7 +327,8 @@ export class PeerHost implements RunHost {
 
   private onHeartbeatTimer (): void {
     const now = Date.now()
-    const hb: Heartbeat = { peer: this.self, load: this.load, epoch: this.election.epoch }
+    const hb: Heartbeat = { peer: this.self, load: this.load, epoch: this.election.epoch, done: this.done }
+    this.recordThroughput(this.self.id, hb.done, now)
     this.mesh.publish(MEMBERSHIP_TOPIC, encode(hb))
     // Directly linked peers count as alive: gossip may not reach them before its mesh forms.
     for (const peer of this.mesh.connectedPeers) {

@@ -61,6 +61,18 @@ describe('long-lived mesh (--listen / --join)', function () {
     assert.ok(later.ok && later.tagsOk, 'a later run on the same workers')
     const ours = [...first.workerPids, ...second.workerPids].map(pid => `${hostname()}:${pid}`)
     assert.ok(later.workers.some(w => ours.includes(w)), `the long-lived workers ran tasks: ${later.workers.join(' ')}`)
+
+    // `scoop-node status` shows the mesh the runs used.
+    const asJson = await run([CLI, 'status', '--key', key, '--json', first.address!])
+    assert.equal(asJson.code, 0, asJson.stderr)
+    const view = JSON.parse(asJson.stdout)
+    assert.deepEqual(view.peers.map((p: { name: string }) => p.name).sort(), [...ours].sort(), 'the three long-lived workers (the origins have left)')
+    assert.equal(view.peers.find((p: { id: string }) => p.id === view.broker)?.name, `${hostname()}:${first.workerPids[0]}`, 'the oldest worker is the broker')
+    assert.ok(view.peers.some((p: { done: number }) => p.done > 0), 'tasks done are counted')
+    const asTable = await run([CLI, 'status', '--key', key, first.address!])
+    assert.equal(asTable.code, 0, asTable.stderr)
+    assert.match(asTable.stdout, /^3 peer\(s\) · broker \S+ \(epoch \d+\)/)
+    assert.match(asTable.stdout, new RegExp(`${hostname()}:${first.workerPids[0]} \\(broker\\) \\*`))
   })
 
   it('loses nothing when the broker is killed mid-map: a new one takes over and the map completes', async () => {

@@ -1,0 +1,68 @@
+// `scoop-node status <multiaddr>`: asks one peer of a live mesh for its view (peers with their
+// address, load and throughput, the broker, the epoch, the runs under way) and prints it as
+// a table or as JSON. The asking node links to the peer but never joins the mesh.
+
+import { MeshNode } from '../mesh/node.js'
+import type { MeshStatus } from '../core/wire.js'
+
+/** Dials `address` (with its /p2p/ id), asks for its view, and stops. */
+export async function queryStatus (address: string, swarmKey: Uint8Array | undefined, timeoutMs: number): Promise<MeshStatus> {
+  let answer: (view: MeshStatus) => void = () => {}
+  const answered = new Promise<MeshStatus>(resolve => { answer = resolve })
+  const node = await MeshNode.create({ swarmKey }, {
+    onPeerConnected: () => {},
+    onPeerDisconnected: () => {},
+    onGossip: () => {},
+    onMessages: (_from, run, messages) => {
+      for (const msg of messages) if (run === '' && msg.t === 'status') answer(msg.view)
+    }
+  })
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const signal = AbortSignal.timeout(timeoutMs)
+    const peer = await node.dial(address, { signal }).catch((err: Error) => {
+      throw new Error(`could not reach ${address}: ${err.message}${swarmKey == null ? ' (a mesh with a swarm key needs --key)' : ''}`)
+    })
+    node.send(peer, { t: 'statusRequest' })
+    return await Promise.race([answered, new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => { reject(new Error(`${address} did not answer within ${timeoutMs} ms`)) }, timeoutMs)
+    })])
+  } finally {
+    clearTimeout(timer)
+    await node.stop()
+  }
+}
+
+const duration = (ms: number): string => {
+  const s = Math.max(0, Math.round(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, '0')}m`
+}
+
+function table (rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map(r => r[c].length)))
+  return rows.map(r => r.map((cell, c) => c === r.length - 1 ? cell : cell.padEnd(widths[c])).join('  ')).join('\n')
+}
+
+/** The view as a human reads it: a summary line, a table of peers, the runs. */
+export function formatStatus (view: MeshStatus, now: number): string {
+  const broker = view.peers.find(p => p.id === view.broker)
+  const rate = view.peers.reduce((sum, p) => sum + p.rate, 0)
+  const lines = [
+    `${view.peers.length} peer(s) · broker ${broker?.name ?? view.broker} (epoch ${view.epoch}) · ${view.runs.length} run(s) · ${rate.toFixed(1)} tasks/s`,
+    '',
+    table([
+      ['PEER', 'LOAD', 'DONE', 'TASKS/S', 'UP', 'ADDRESS'],
+      ...[...view.peers].sort((a, b) => a.startedAt - b.startedAt).map(p => [
+        `${p.name}${p.id === view.broker ? ' (broker)' : ''}${p.id === view.self ? ' *' : ''}`,
+        String(p.load), String(p.done), p.rate.toFixed(1), duration(now - p.startedAt), p.addrs[0] ?? ''
+      ])
+    ])
+  ]
+  if (view.runs.length > 0) {
+    lines.push('', table([['RUN', 'ORIGIN', 'PEERS', 'SCRIPT'], ...view.runs.map(r => [r.id, r.origin, String(r.members), r.script])]))
+  }
+  lines.push('', '* the peer that answered; load: tasks queued; done and tasks/s: from heartbeats (every second)')
+  return lines.join('\n')
+}
