@@ -25,7 +25,21 @@ export const STARTED_NOTICE_DELAY_MS = 2
  */
 export const MAX_TASK_LOSSES = 3
 
-/** Back-off after a steal request came back empty from a peer that advertised work: doubles from MIN to MAX. */
+/**
+ * A peer whose queue turns non-empty tells this many random peers (every peer, in a mesh this
+ * small), and tells the same ones when it is empty again: O(1) messages per change rather than
+ * O(peers), which at 500 peers was most of the traffic. Those who hear steal from it, and the work
+ * they take makes them tell as many more: news of work spreads like the work itself.
+ */
+export const LOAD_ADVERT_FANOUT = 8
+
+/**
+ * In a mesh bigger than LOAD_ADVERT_FANOUT an idle peer may hear of no loaded peer, so it asks
+ * random peers; after this many empty answers in a row it waits before asking again, that wait
+ * doubling from STEAL_BACKOFF_MIN_MS to STEAL_BACKOFF_MAX_MS, so an idle mesh does not poll in
+ * a tight loop. News of work ends the wait.
+ */
+export const STEAL_PROBES_BEFORE_BACKOFF = 2
 export const STEAL_BACKOFF_MIN_MS = 1
 export const STEAL_BACKOFF_MAX_MS = 100
 

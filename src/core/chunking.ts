@@ -6,7 +6,9 @@ import { MAP_CHUNK_MAX_BYTES, MAP_CHUNK_MAX_ITEMS, MAP_CHUNK_TARGET_MS } from '.
 
 export class ChunkSizer {
   private perItemMs: number | undefined
-  private nextProbe = 1
+  private probeSize = 1
+  /** Probes already cut at probeSize. */
+  private probesAtSize = 0
 
   /** True once a chunk's time has been measured; until then only a few probes should be in flight. */
   get measured (): boolean { return this.perItemMs !== undefined }
@@ -25,9 +27,14 @@ export class ChunkSizer {
   next (remaining: number | undefined, peers: number, bytesPerItem = 0): number {
     let size: number
     if (this.perItemMs === undefined) {
-      // Nothing measured yet: grow geometrically so a slow function is not sent in one lump.
-      size = this.nextProbe
-      this.nextProbe = Math.min(this.nextProbe * 2, MAP_CHUNK_MAX_ITEMS)
+      // Nothing measured yet: grow geometrically so a slow function is not sent in one lump, but
+      // only once every peer has had a probe of the current size. Doubling at every chunk made
+      // a big pool's probes huge (hundreds of items of unknown cost, each later a long tail).
+      size = this.probeSize
+      if (++this.probesAtSize >= Math.max(1, peers)) {
+        this.probeSize = Math.min(this.probeSize * 2, MAP_CHUNK_MAX_ITEMS)
+        this.probesAtSize = 0
+      }
     } else {
       size = Math.round(MAP_CHUNK_TARGET_MS / Math.max(this.perItemMs, 1e-6))
     }

@@ -4,8 +4,12 @@
 // drains with `takeActions()`. No sockets, no timers, no clock: the driver passes `now`.
 
 import { Deque } from './deque.js'
+import { RandomSet } from './random-set.js'
 import type { PeerId, Task, WireMessage } from './wire.js'
-import { EXECUTOR_SLOTS, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, STARTED_NOTICE_DELAY_MS, STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS } from '../defaults.js'
+import {
+  EXECUTOR_SLOTS, LOAD_ADVERT_FANOUT, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, STARTED_NOTICE_DELAY_MS,
+  STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS, STEAL_PROBES_BEFORE_BACKOFF
+} from '../defaults.js'
 
 export type SchedulerAction =
   | { type: 'send', to: PeerId, msg: WireMessage }
@@ -37,14 +41,6 @@ interface OwnedTask {
   losses: number
 }
 
-interface PeerState {
-  /** Tasks the peer last said it has queued. */
-  load: number
-  /** Do not ask this peer for work before this time (after it answered empty-handed). */
-  retryAt: number
-  backoffMs: number
-}
-
 const keyOf = (owner: PeerId, seq: number): string => `${owner}#${seq}`
 
 export class Scheduler {
@@ -58,16 +54,32 @@ export class Scheduler {
   /** Tasks given to the local executor, by key; `suspended` ones have yielded the thread. */
   private readonly executing = new Map<string, Task>()
   private readonly suspended = new Set<string>()
-  private readonly peers = new Map<PeerId, PeerState>()
+  /** Linked peers, and the number of tasks each last said it has queued (hello, advert, steal answer). */
+  private readonly peerLoads = new Map<PeerId, number>()
+  /** The same peers, for random picks in O(1). */
+  private readonly peerIds = new RandomSet<PeerId>()
+  /** Peers last heard to have queued work: an idle peer steals from a random one of them. */
+  private readonly loadedPeers = new RandomSet<PeerId>()
   /** Stolen tasks running here whose owner has not yet been told they started (see STARTED_NOTICE_DELAY_MS). */
   private readonly startNotices = new Map<string, { owner: PeerId, seq: number, due: number }>()
   private actions: SchedulerAction[] = []
   private stealTarget: PeerId | null = null
+  /** The request to stealTarget was sent ahead (see WireMessage 'steal'). */
+  private stealingAhead = false
+  /** A steal ahead came back empty: ask again only once the executor runs dry (or work arrives). */
+  private aheadRefused = false
   /** The peer holding this peer's waiting steal request, if any. */
   private parkedAt: PeerId | null = null
   /** Thieves waiting here for work (their requests came with `wait`). */
   private readonly parkedThieves = new Set<PeerId>()
   private lastAdvertisedLoad = 0
+  /** Peers told that this peer's queue turned non-empty: they are told when it is empty again. */
+  private advertisedTo: PeerId[] = []
+  /** Steal requests answered empty-handed in a row: enough of them hold back probes of random peers (see STEAL_PROBES_BEFORE_BACKOFF). */
+  private emptyAnswers = 0
+  private probeBackoffMs = STEAL_BACKOFF_MIN_MS
+  /** No steal request to a random peer before this time. */
+  private probeAt = 0
   private knownConstSeq = 0
   private now = 0
 
@@ -97,8 +109,8 @@ export class Scheduler {
     let earliest: number | undefined
     const consider = (t: number): void => { if (earliest === undefined || t < earliest) earliest = t }
     for (const notice of this.startNotices.values()) consider(notice.due)
-    if (this.wantsWork() && this.stealTarget == null) {
-      for (const p of this.peers.values()) if (p.load > 0 && p.retryAt > this.now) consider(p.retryAt)
+    if (this.wantsWork() && this.activeTasks === 0 && this.stealTarget == null && this.loadedPeers.size === 0 && this.probesRandomPeers && this.probeAt > this.now) {
+      consider(this.probeAt)
     }
     return earliest
   }
@@ -150,11 +162,12 @@ export class Scheduler {
     const key = keyOf(owner, seq)
     if (!this.executing.delete(key)) return
     this.suspended.delete(key)
+    this.aheadRefused = false
     this.startNotices.delete(key) // the result says it all
     this.stats.executed++
     if (owner === this.self) {
       this.resolveOwned(seq, ok, data, this.self, ms)
-    } else if (this.peers.has(owner)) {
+    } else if (this.peerLoads.has(owner)) {
       this.send(owner, { t: 'result', seq, ok, data, ms })
     }
     this.pump()
@@ -179,16 +192,17 @@ export class Scheduler {
 
   onPeerJoined (peer: PeerId, load: number, now: number): void {
     this.now = now
-    const state = this.peers.get(peer)
-    if (state != null) state.load = load
-    else this.peers.set(peer, { load, retryAt: 0, backoffMs: STEAL_BACKOFF_MIN_MS })
+    this.peerIds.add(peer)
+    this.setPeerLoad(peer, load)
     this.pump()
   }
 
   /** A peer is gone: its tasks come back to their owners' queues, pending exchanges are dropped. */
   onPeerLeft (peer: PeerId, now: number): void {
     this.now = now
-    if (!this.peers.delete(peer)) return
+    if (!this.peerLoads.delete(peer)) return
+    this.peerIds.delete(peer)
+    this.loadedPeers.delete(peer)
     if (this.stealTarget === peer) this.stealTarget = null
     if (this.parkedAt === peer) this.parkedAt = null
     this.parkedThieves.delete(peer)
@@ -219,7 +233,7 @@ export class Scheduler {
     this.now = now
     switch (msg.t) {
       case 'load': this.onLoad(from, msg.n); break
-      case 'steal': this.onStealRequest(from, msg.wait === true); break
+      case 'steal': this.onStealRequest(from, msg.wait === true, msg.ahead === true); break
       case 'tasks': this.onStolenTasks(from, msg.tasks, msg.load); break
       case 'started': this.onStarted(from, msg.seqs); break
       case 'result': this.onResult(from, msg.seq, msg.ok, msg.data, msg.ms); break
@@ -231,32 +245,36 @@ export class Scheduler {
   }
 
   private onLoad (from: PeerId, n: number): void {
-    const state = this.peers.get(from)
-    if (state == null) return
-    if (n > state.load) { state.retryAt = 0; state.backoffMs = STEAL_BACKOFF_MIN_MS }
-    state.load = n
+    if (this.peerLoads.has(from)) this.setPeerLoad(from, n)
   }
 
-  private onStealRequest (thief: PeerId, wait: boolean): void {
-    if (!this.peers.has(thief)) return
+  private setPeerLoad (peer: PeerId, load: number): void {
+    this.peerLoads.set(peer, load)
+    if (load > 0) this.loadedPeers.add(peer)
+    else this.loadedPeers.delete(peer)
+  }
+
+  private onStealRequest (thief: PeerId, wait: boolean, ahead: boolean): void {
+    if (!this.peerLoads.has(thief)) return
     this.stats.stealRequests++
+    // A peer asking for work has none queued: no use stealing from it.
+    this.setPeerLoad(thief, 0)
     if (this.stealableCount() === 0 && wait) {
       this.parkedThieves.add(thief)
       return
     }
-    this.giveTo(thief)
+    this.giveTo(thief, ahead ? Math.floor(this.deque.length / 2) : this.stealableCount())
   }
 
   /** Steal half; a single task goes only if this peer's executor cannot take it now. */
   private stealableCount (): number {
     const queued = this.deque.length
-    const executorFull = this.executorSlots === 0 || this.executing.size - this.suspended.size > 0
+    const executorFull = this.executorSlots === 0 || this.activeTasks > 0
     return queued >= 2 ? Math.floor(queued / 2) : (queued === 1 && executorFull ? 1 : 0)
   }
 
-  /** Sends a thief the oldest stealable tasks (possibly none), telling their owners where they went. */
-  private giveTo (thief: PeerId): void {
-    const count = this.stealableCount()
+  /** Sends a thief the `count` oldest queued tasks (possibly none), telling their owners where they went. */
+  private giveTo (thief: PeerId, count: number): void {
     const tasks: Task[] = []
     for (let k = 0; k < count; k++) tasks.push(this.deque.shift() as Task)
     const movedByOwner = new Map<PeerId, number[]>()
@@ -271,32 +289,47 @@ export class Scheduler {
       }
     }
     for (const [owner, seqs] of movedByOwner) this.send(owner, { t: 'moved', seqs, to: thief })
-    if (tasks.length > 0) this.stats.given += tasks.length
-    this.lastAdvertisedLoad = this.deque.length
+    if (tasks.length > 0) {
+      this.stats.given += tasks.length
+      // Work answers a waiting request too (the thief stops waiting for it).
+      this.parkedThieves.delete(thief)
+    }
     this.send(thief, { t: 'tasks', tasks, load: this.deque.length })
   }
 
   private onStolenTasks (victim: PeerId, tasks: Task[], load: number): void {
+    const answersAhead = this.stealTarget === victim && this.stealingAhead
     if (this.stealTarget === victim) this.stealTarget = null
     if (this.parkedAt === victim && tasks.length > 0) this.parkedAt = null
-    const state = this.peers.get(victim)
-    if (state != null) {
-      state.load = load
-      if (tasks.length === 0) {
-        this.stats.emptySteals++
-        state.retryAt = this.now + state.backoffMs
-        state.backoffMs = Math.min(state.backoffMs * 2, STEAL_BACKOFF_MAX_MS)
-      } else {
-        state.retryAt = 0
-        state.backoffMs = STEAL_BACKOFF_MIN_MS
+    if (tasks.length === 0 && answersAhead) {
+      // It may well keep a last task for an idle thief: that may be this peer, in a moment.
+      this.aheadRefused = true
+      if (this.peerLoads.has(victim)) this.setPeerLoad(victim, load)
+      return
+    }
+    this.aheadRefused = false
+    if (this.peerLoads.has(victim)) {
+      // Empty-handed, it has nothing stealable now whatever it queues: ask it again only on news.
+      this.setPeerLoad(victim, tasks.length === 0 ? 0 : load)
+    }
+    if (tasks.length === 0) {
+      this.stats.emptySteals++
+      if (++this.emptyAnswers >= STEAL_PROBES_BEFORE_BACKOFF) {
+        this.emptyAnswers = 0
+        this.probeAt = this.now + this.probeBackoffMs
+        this.probeBackoffMs = Math.min(this.probeBackoffMs * 2, STEAL_BACKOFF_MAX_MS)
       }
+    } else {
+      this.emptyAnswers = 0
+      this.probeBackoffMs = STEAL_BACKOFF_MIN_MS
+      this.probeAt = 0
     }
     for (const task of tasks) {
       if (task.owner === this.self) {
         const entry = this.owned.get(task.seq)
         if (entry == null) continue // cancelled meanwhile
         entry.location = null
-      } else if (!this.peers.has(task.owner)) {
+      } else if (!this.peerLoads.has(task.owner)) {
         continue // its owner is gone
       }
       this.stats.stolen++
@@ -340,8 +373,15 @@ export class Scheduler {
 
   // ---- the pump: feed the executor, then look for work elsewhere -------------------------------
 
+  /** Tasks on the executor that have not yielded it. */
+  private get activeTasks (): number { return this.executing.size - this.suspended.size }
+
+  /**
+   * Nothing queued and a free executor slot: with one task still running, this peer steals ahead,
+   * so the next task is here by the time the running one ends (a steal costs a round trip).
+   */
   private wantsWork (): boolean {
-    return this.executorSlots > 0 && this.deque.length === 0 && this.executing.size - this.suspended.size === 0 &&
+    return this.executorSlots > 0 && this.deque.length === 0 && this.activeTasks < this.executorSlots &&
       this.suspended.size < MAX_SUSPENDED_TASKS
   }
 
@@ -351,7 +391,7 @@ export class Scheduler {
    */
   private executorHasRoom (): boolean {
     if (this.suspended.size >= MAX_SUSPENDED_TASKS) return false
-    const active = this.executing.size - this.suspended.size
+    const active = this.activeTasks
     if (this.executorSlots === 0) return false
     return active === 0 || (active < this.executorSlots && this.deque.length > 1)
   }
@@ -380,7 +420,7 @@ export class Scheduler {
     for (const thief of this.parkedThieves) {
       if (this.stealableCount() === 0) break
       this.parkedThieves.delete(thief)
-      this.giveTo(thief)
+      this.giveTo(thief, this.stealableCount())
     }
     this.advertiseLoad()
     this.trySteal()
@@ -399,30 +439,48 @@ export class Scheduler {
     for (const [owner, seqs] of byOwner) this.send(owner, { t: 'started', owner, seqs })
   }
 
-  /** Tells every peer when this peer's queue turns empty or non-empty: idle peers steal on that news. */
+  /**
+   * Tells LOAD_ADVERT_FANOUT random peers when this peer's queue turns non-empty, and the same
+   * peers when it turns empty: idle peers steal on that news.
+   */
   private advertiseLoad (): void {
     const load = this.deque.length
     if ((load === 0) === (this.lastAdvertisedLoad === 0)) return
     this.lastAdvertisedLoad = load
-    for (const peer of this.peers.keys()) this.send(peer, { t: 'load', n: load })
+    if (load > 0) this.advertisedTo = this.peerIds.sample(LOAD_ADVERT_FANOUT, this.random)
+    for (const peer of this.advertisedTo) if (this.peerLoads.has(peer)) this.send(peer, { t: 'load', n: load })
+    if (load === 0) this.advertisedTo = []
   }
+
+  /** Adverts do not reach every peer: work may be queued where this peer has not heard of it. */
+  private get probesRandomPeers (): boolean { return this.peerIds.size > LOAD_ADVERT_FANOUT }
 
   private trySteal (): void {
     if (!this.wantsWork() || this.stealTarget != null) return
-    const candidates: PeerId[] = []
-    for (const [id, p] of this.peers) if (p.load > 0 && p.retryAt <= this.now) candidates.push(id)
-    if (candidates.length === 0) {
-      // Nobody advertises work: leave one waiting request with a random peer, answered as soon
-      // as it has work (saves the load-notice round trip); no polling.
-      if (this.parkedAt == null && this.peers.size > 0) {
-        const ids = [...this.peers.keys()]
-        this.parkedAt = ids[Math.floor(this.random() * ids.length)]
-        this.send(this.parkedAt, { t: 'steal', wait: true })
-      }
+    if (this.activeTasks > 0) {
+      // Still busy: ask ahead, only a peer known to have work, and not again after a refusal.
+      const victim = this.aheadRefused ? undefined : this.loadedPeers.pick(this.random)
+      if (victim === undefined) return
+      this.stealTarget = victim
+      this.stealingAhead = true
+      this.send(victim, { t: 'steal', ahead: true })
       return
     }
-    const victim = candidates[Math.floor(this.random() * candidates.length)]
+    let victim = this.loadedPeers.pick(this.random)
+    if (victim === undefined) {
+      // Nobody is known to have work: leave one waiting request with a random peer, answered as
+      // soon as it has work (saves the advert's round trip).
+      if (this.parkedAt == null && this.peerIds.size > 0) {
+        this.parkedAt = this.peerIds.pick(this.random) as PeerId
+        this.send(this.parkedAt, { t: 'steal', wait: true })
+      }
+      // In a small mesh every peer hears every advert: waiting is enough. In a big one, ask a
+      // random peer (its answer carries its load), backing off while answers come back empty.
+      if (this.probesRandomPeers && this.now >= this.probeAt) victim = this.peerIds.pick(this.random)
+    }
+    if (victim === undefined) return
     this.stealTarget = victim
+    this.stealingAhead = false
     this.send(victim, { t: 'steal' })
   }
 

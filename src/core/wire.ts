@@ -89,8 +89,12 @@ export type WireMessage =
   | { t: 'statusRequest' }
   | { t: 'status', view: MeshStatus }
   | { t: 'load', n: number }
-  /** Asks for work. With `wait`, a peer with nothing to give keeps the request and answers when work arrives. */
-  | { t: 'steal', wait?: boolean }
+  /**
+   * Asks for work. With `wait`, a peer with nothing to give keeps the request and answers when
+   * work arrives. With `ahead`, the thief still runs a task and asks before it runs dry: it is
+   * given half of two or more queued tasks, never a peer's last one (an idle thief needs that more).
+   */
+  | { t: 'steal', wait?: boolean, ahead?: boolean }
   | { t: 'tasks', tasks: Task[], load: number }
   | { t: 'started', owner: PeerId, seqs: number[] }
   | { t: 'result', seq: number, ok: boolean, data: Uint8Array, ms: number }
@@ -148,7 +152,7 @@ const validators: Record<WireKind, (m: any) => boolean> = {
   statusRequest: () => true,
   status: m => isMeshStatus(m.view),
   load: m => isInt(m.n),
-  steal: m => m.wait === undefined || typeof m.wait === 'boolean',
+  steal: m => (m.wait === undefined || typeof m.wait === 'boolean') && (m.ahead === undefined || typeof m.ahead === 'boolean'),
   tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load),
   started: m => isStr(m.owner, 256) && isIntList(m.seqs),
   result: m => isInt(m.seq) && typeof m.ok === 'boolean' && isBytes(m.data) && typeof m.ms === 'number',

@@ -81,6 +81,13 @@ export interface WorkloadReport {
   /** Total work divided by the number of peers. */
   idealMs: number
   busyFraction: number | null
+  /**
+   * Where the idle time goes, as fractions of peers × makespan (with busyFraction they add up to
+   * 1): before a peer's first task (ramp-up), between its tasks, after its last task (tail).
+   */
+  idle: { ramp: number, gaps: number, tail: number } | null
+  /** When the last peer began its first task, from the start. */
+  allBusyAfterMs: number | null
   messages: number
   messagesPerItem: number
   messagesPerTask: number
@@ -165,6 +172,26 @@ function snapshot (world: SimWorld): Snapshot {
   return { messages: world.messageTotal, byKind: new Map(world.messages), busyMs: world.busyMs, stolen, requeued, events: world.events }
 }
 
+function idleBreakdown (world: SimWorld, start: number, end: number | undefined): Pick<WorkloadReport, 'idle' | 'allBusyAfterMs'> {
+  if (end === undefined || end <= start) return { idle: null, allBusyAfterMs: null }
+  let ramp = 0
+  let tail = 0
+  let busy = 0
+  let allBusyAt = start
+  for (const p of world.peers) {
+    busy += p.busyMs
+    const first = Math.min(p.firstBusyAt ?? end, end)
+    ramp += first - start
+    tail += end - Math.min(Math.max(p.lastBusyEnd ?? end, first), end)
+    allBusyAt = Math.max(allBusyAt, first)
+  }
+  const total = world.peers.length * (end - start)
+  return {
+    idle: { ramp: ramp / total, gaps: Math.max(0, total - busy - ramp - tail) / total, tail: tail / total },
+    allBusyAfterMs: allBusyAt - start
+  }
+}
+
 function workloadReport (world: SimWorld, before: Snapshot, start: number, end: number | undefined, tasks: number, items: number, workMs: number): Omit<WorkloadReport, 'duplicateResults' | 'resolvedExactlyOnce' | 'killedPeer'> {
   const now = snapshot(world)
   const messages = now.messages - before.messages
@@ -175,6 +202,7 @@ function workloadReport (world: SimWorld, before: Snapshot, start: number, end: 
   }
   const makespan = end === undefined ? null : end - start
   return {
+    ...idleBreakdown(world, start, end),
     tasks,
     items,
     completed: end !== undefined,
@@ -290,9 +318,10 @@ export function formatReport (r: SimReport): string {
       row('heartbeat lease only', lease)
     ]))
   }
-  const workRows: string[][] = [['workload', 'tasks', 'items', 'makespan (ms)', 'ideal (ms)', 'busy workers', 'msgs/item', 'msgs/task', 'stolen', 'requeued', 'exactly once']]
+  const workRows: string[][] = [['workload', 'tasks', 'items', 'makespan (ms)', 'ideal (ms)', 'busy workers', 'idle: ramp', 'gaps', 'tail', 'all busy after (ms)', 'msgs/item', 'msgs/task', 'stolen', 'requeued', 'exactly once']]
   const workRow = (name: string, w: WorkloadReport): string[] => [
     name, String(w.tasks), String(w.items), num(w.makespanMs), num(w.idealMs), pct(w.busyFraction),
+    pct(w.idle?.ramp ?? null), pct(w.idle?.gaps ?? null), pct(w.idle?.tail ?? null), num(w.allBusyAfterMs),
     num(w.messagesPerItem), num(w.messagesPerTask), String(w.stolen), String(w.requeued), w.resolvedExactlyOnce ? 'yes' : 'NO'
   ]
   if (r.flatMap !== null) workRows.push(workRow(`flat map (${o.chunking} chunks)`, r.flatMap))

@@ -61,6 +61,9 @@ export class VirtualPeer {
   readonly jobs: Job[] = []
   running = false
   busyMs = 0
+  /** When this peer's executor first held a task that computes, and when it last finished one (for the idle breakdown). */
+  firstBusyAt: number | undefined
+  lastBusyEnd: number | undefined
   wakeAt: number | undefined
   nextSeq = 1
   /** Children this peer submitted for a task it runs, by child seq. */
@@ -374,10 +377,12 @@ export class SimWorld {
     const spec = this.specs.get(`${task.owner}#${task.seq}`)
     const ms = job.resume || spec === undefined ? 0 : spec.ms
     peer.running = true
+    if (ms > 0) peer.firstBusyAt ??= this.now
     this.queue.push(this.now + ms, () => {
       if (!peer.alive) return
       peer.running = false
       peer.busyMs += ms
+      if (ms > 0) peer.lastBusyEnd = this.now
       const spawned = job.resume ? undefined : spec?.spawn?.()
       if (spawned !== undefined && spawned.length > 0) {
         const parent: WaitingParent = { task, pending: spawned.length }

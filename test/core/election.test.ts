@@ -65,6 +65,7 @@ describe('core/Deque', () => {
 describe('core/wire parseFrame', () => {
   it('accepts well-formed messages', () => {
     assert.equal(parseFrame([{ t: 'steal' }, { t: 'load', n: 3 }]).length, 2)
+    assert.equal(parseFrame([{ t: 'steal', wait: true }, { t: 'steal', ahead: true }]).length, 2)
   })
   it('refuses non-lists, unknown kinds and wrong types', () => {
     assert.throws(() => parseFrame({ t: 'steal' }), { name: 'InvalidFrameError' })
@@ -73,5 +74,6 @@ describe('core/wire parseFrame', () => {
     assert.throws(() => parseFrame([{ t: 'load', n: -1 }]), { name: 'InvalidFrameError' })
     assert.throws(() => parseFrame([{ t: 'result', seq: 1, ok: true, data: 'x', ms: 1 }]), { name: 'InvalidFrameError' })
     assert.throws(() => parseFrame([null]), { name: 'InvalidFrameError' })
+    assert.throws(() => parseFrame([{ t: 'steal', ahead: 1 }]), { name: 'InvalidFrameError' })
   })
 })

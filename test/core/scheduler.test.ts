@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { Scheduler, type SchedulerAction } from '../../src/core/scheduler.js'
 import type { Task, WireMessage } from '../../src/core/wire.js'
+import { LOAD_ADVERT_FANOUT, STEAL_BACKOFF_MIN_MS, STEAL_PROBES_BEFORE_BACKOFF } from '../../src/defaults.js'
 
 const task = (owner: string, seq: number, constSeq = 0): Task =>
   ({ owner, seq, fn: 'export:f', payload: new Uint8Array([seq]), chunk: 0, constSeq })
@@ -41,17 +42,25 @@ describe('core/Scheduler', () => {
     assert.equal(s.stats.requeued, 2)
   })
 
-  it('an idle peer steals from a peer that advertises work, and backs off after an empty answer', () => {
+  it('an idle peer steals from a peer that advertises work; answered empty-handed, it leaves a waiting request and does not poll', () => {
     const s = new Scheduler({ self: 'T', random: () => 0, executorSlots: 1 })
     s.onPeerJoined('V', 3, 10)
     assert.deepEqual(sends(s.takeActions(), 'steal').map(x => x.to), ['V'])
     s.onMessage('V', { t: 'tasks', tasks: [], load: 1 }, 11)
     const after = sends(s.takeActions(), 'steal')
-    assert.deepEqual(after.map(x => x.msg), [{ t: 'steal', wait: true }], 'no immediate retry: back off, leaving one waiting request')
-    const wake = s.nextWakeup()
-    assert.ok(wake !== undefined && wake > 11, 'a wake-up is scheduled for the retry')
-    s.onTick(wake)
-    assert.equal(sends(s.takeActions(), 'steal').length, 1, 'retries after the back-off')
+    assert.deepEqual(after.map(x => x.msg), [{ t: 'steal', wait: true }], 'no immediate retry: one waiting request')
+    assert.equal(s.nextWakeup(), undefined, 'a mesh this small hears every advert: no polling')
+    s.onMessage('V', { t: 'load', n: 2 }, 12)
+    assert.deepEqual(sends(s.takeActions(), 'steal').map(x => x.msg), [{ t: 'steal' }], 'news of work: it asks again')
+  })
+
+  it('answered empty-handed, an idle peer asks another peer known to have work at once', () => {
+    const s = new Scheduler({ self: 'T', random: () => 0, executorSlots: 1 })
+    s.onPeerJoined('V1', 3, 0)
+    s.onPeerJoined('V2', 3, 0)
+    assert.deepEqual(sends(s.takeActions(), 'steal').map(x => x.to), ['V1'])
+    s.onMessage('V1', { t: 'tasks', tasks: [], load: 0 }, 1)
+    assert.deepEqual(sends(s.takeActions(), 'steal').map(x => [x.to, x.msg]), [['V2', { t: 'steal' }]])
   })
 
   it('keeps a waiting steal request and answers it as soon as work arrives', () => {
@@ -171,5 +180,75 @@ describe('core/Scheduler', () => {
     assert.deepEqual(quarantined, [{ type: 'quarantined', seq: 1, lastPeer: 'W3', losses: 3 }])
     assert.equal(o.load, 0, 'not queued again')
     assert.equal(o.stats.requeued, 2)
+  })
+
+  describe('in a mesh bigger than LOAD_ADVERT_FANOUT', () => {
+    const many = Array.from({ length: LOAD_ADVERT_FANOUT + 4 }, (_, i) => `P${i}`)
+
+    it('tells only LOAD_ADVERT_FANOUT random peers when its queue turns non-empty, and the same ones when it empties', () => {
+      let draws = 0
+      // Varied draws, so the sample is not simply the first peers joined.
+      const s = new Scheduler({ self: 'A', random: () => (draws++ * 0.37) % 1, executorSlots: 1 })
+      for (const p of many) s.onPeerJoined(p, 0, 0)
+      s.submit(task('A', 1), 0)
+      s.takeActions()
+      s.submit(task('A', 2), 1)
+      const told = sends(s.takeActions(), 'load')
+      assert.equal(told.length, LOAD_ADVERT_FANOUT)
+      assert.equal(new Set(told.map(x => x.to)).size, LOAD_ADVERT_FANOUT, 'distinct peers')
+      assert.ok(told.every(x => (x.msg as any).n === 1))
+      s.onExecutorResult('A', 1, true, new Uint8Array(), 1, 2) // task 2 leaves the queue for the executor
+      const emptied = sends(s.takeActions(), 'load')
+      assert.deepEqual(emptied.map(x => x.to), told.map(x => x.to))
+      assert.ok(emptied.every(x => (x.msg as any).n === 0))
+    })
+
+    it('an idle peer that knows of no work asks random peers, and backs off, doubling, while they answer empty-handed', () => {
+      const s = new Scheduler({ self: 'T', random: () => 0.5, executorSlots: 1 })
+      for (const p of many) s.onPeerJoined(p, 0, 0)
+      let now = 0
+      let pending = sends(s.takeActions(), 'steal')
+      assert.deepEqual(pending.map(x => x.msg), [{ t: 'steal', wait: true }, { t: 'steal' }], 'one waiting request, and one random probe')
+      pending = pending.slice(1)
+      /** Answers the pending probes empty-handed, and returns the steal requests that follow. */
+      const answerEmpty = (): Array<{ to: string, msg: WireMessage }> => {
+        for (const probe of pending) s.onMessage(probe.to, { t: 'tasks', tasks: [], load: 0 }, now)
+        pending = sends(s.takeActions(), 'steal')
+        return pending
+      }
+      for (let k = 1; k < STEAL_PROBES_BEFORE_BACKOFF; k++) assert.equal(answerEmpty().length, 1, 'asks another random peer at once')
+      assert.deepEqual(answerEmpty(), [], 'enough empty answers: it waits')
+      assert.equal(s.nextWakeup(), now + STEAL_BACKOFF_MIN_MS)
+      now += STEAL_BACKOFF_MIN_MS
+      s.onTick(now)
+      pending = sends(s.takeActions(), 'steal')
+      assert.deepEqual(pending.map(x => x.msg), [{ t: 'steal' }], 'asks again after the wait')
+      for (let k = 1; k < STEAL_PROBES_BEFORE_BACKOFF; k++) answerEmpty()
+      assert.deepEqual(answerEmpty(), [])
+      assert.equal(s.nextWakeup(), now + 2 * STEAL_BACKOFF_MIN_MS, 'the wait doubles')
+      s.onMessage('P3', { t: 'load', n: 4 }, now)
+      assert.deepEqual(sends(s.takeActions(), 'steal').map(x => [x.to, x.msg]), [['P3', { t: 'steal' }]], 'news of work ends the wait')
+    })
+  })
+
+  it('a busy peer with nothing queued steals ahead; a victim keeps its last task for an idle thief', () => {
+    const v = new Scheduler({ self: 'V', executorSlots: 1 })
+    v.onPeerJoined('T', 0, 0)
+    v.submit(task('V', 1), 0) // runs
+    v.submit(task('V', 2), 0) // queued
+    v.takeActions()
+    v.onMessage('T', { t: 'steal', ahead: true }, 1)
+    assert.deepEqual(sends(v.takeActions(), 'tasks').map(x => x.msg), [{ t: 'tasks', tasks: [], load: 1 }], 'not its last task to a busy thief')
+    v.onMessage('T', { t: 'steal' }, 2)
+    assert.deepEqual(sends(v.takeActions(), 'tasks').map(x => (x.msg as any).tasks.map((t: Task) => t.seq)), [[2]], 'an idle thief gets it')
+
+    const t = new Scheduler({ self: 'T', random: () => 0, executorSlots: 2 })
+    t.submit(task('T', 1), 0) // runs; nothing queued, a slot free
+    t.onPeerJoined('V', 1, 0)
+    assert.deepEqual(sends(t.takeActions(), 'steal').map(x => x.msg), [{ t: 'steal', ahead: true }])
+    t.onMessage('V', { t: 'tasks', tasks: [], load: 1 }, 1)
+    assert.deepEqual(sends(t.takeActions(), 'steal'), [], 'refused ahead: no second try while the task runs')
+    t.onExecutorResult('T', 1, true, new Uint8Array(), 1, 2)
+    assert.deepEqual(sends(t.takeActions(), 'steal').map(x => [x.to, x.msg]), [['V', { t: 'steal' }]], 'idle now: it asks for the last task')
   })
 })

@@ -60,7 +60,7 @@ describe('mesh: fuzzing a live peer host', function () {
       { t: 'hello', peer: info, load: int(100) },
       { t: 'peers', peers: [info] },
       { t: 'load', n: int(1000) },
-      { t: 'steal', wait: rnd() < 0.5 },
+      { t: 'steal', wait: rnd() < 0.5, ahead: rnd() < 0.5 },
       { t: 'tasks', tasks: [task], load: int(10) },
       { t: 'started', owner, seqs: [seq] },
       { t: 'result', seq, ok: rnd() < 0.5, data: bytes(int(32)), ms: rnd() * 10 },
