@@ -71,3 +71,6 @@ export const WORKER_RESTARTS_PER_MINUTE = 10
 
 /** A long-lived worker whose bootstrap peer cannot be reached tries again this often. */
 export const BOOTSTRAP_RETRY_MS = 5000
+
+/** A worker stopped with SIGTERM finishes its running tasks for at most this long before it goes (its queued ones go back at once). */
+export const LEAVE_GRACE_MS = 30_000

@@ -82,6 +82,8 @@ export class Scheduler {
   private probeAt = 0
   private knownConstSeq = 0
   private now = 0
+  /** This peer is leaving (see leave()): it takes no more work from others. */
+  private leaving = false
 
   /** Counters for status and benchmarks. */
   readonly stats = { executed: 0, stolen: 0, given: 0, stealRequests: 0, emptySteals: 0, requeued: 0 }
@@ -97,6 +99,36 @@ export class Scheduler {
 
   /** Tasks queued here and not yet started: what this peer advertises as its load. */
   get load (): number { return this.deque.length }
+
+  /** Nothing runs, waits or is owned here: a leaving peer may go without losing anything. */
+  get idle (): boolean {
+    return this.executing.size === 0 && this.owned.size === 0 && this.deque.length === 0 && this.waitingForConsts.length === 0
+  }
+
+  /**
+   * This peer is leaving (SIGTERM): it steals no more, hands the queued tasks of other owners
+   * back to them (they queue them again at once, no loss counted), and finishes what it runs.
+   * Its own tasks stay: thieves may still take them, and it runs them itself too.
+   * Returns how many tasks went back.
+   */
+  leave (now: number): number {
+    this.now = now
+    this.leaving = true
+    const others = (task: Task): boolean => task.owner !== this.self
+    const handedBack = this.deque.removeWhere(others)
+    for (let i = this.waitingForConsts.length - 1; i >= 0; i--) {
+      if (others(this.waitingForConsts[i])) handedBack.push(...this.waitingForConsts.splice(i, 1))
+    }
+    this.handBack(handedBack)
+    this.pump()
+    return handedBack.length
+  }
+
+  private handBack (tasks: Task[]): void {
+    const byOwner = new Map<PeerId, number[]>()
+    for (const task of tasks) byOwner.set(task.owner, [...(byOwner.get(task.owner) ?? []), task.seq])
+    for (const [owner, seqs] of byOwner) this.send(owner, { t: 'returned', seqs })
+  }
 
   takeActions (): SchedulerAction[] {
     const out = this.actions
@@ -239,6 +271,7 @@ export class Scheduler {
       case 'result': this.onResult(from, msg.seq, msg.ok, msg.data, msg.ms); break
       case 'cancel': this.onCancelRequest(from, msg.seq); break
       case 'moved': this.onMoved(msg.seqs, msg.to); break
+      case 'returned': this.onReturned(from, msg.seqs); break
       default: return
     }
     this.pump()
@@ -301,6 +334,18 @@ export class Scheduler {
     const answersAhead = this.stealTarget === victim && this.stealingAhead
     if (this.stealTarget === victim) this.stealTarget = null
     if (this.parkedAt === victim && tasks.length > 0) this.parkedAt = null
+    if (this.leaving) {
+      // A waiting request answered after this peer decided to leave: straight back to the owners.
+      const own = tasks.filter(t => t.owner === this.self)
+      this.handBack(tasks.filter(t => t.owner !== this.self))
+      for (const task of own) {
+        const entry = this.owned.get(task.seq)
+        if (entry == null) continue
+        entry.location = null
+        this.deque.push(task)
+      }
+      return
+    }
     if (tasks.length === 0 && answersAhead) {
       // It may well keep a last task for an idle thief: that may be this peer, in a moment.
       this.aheadRefused = true
@@ -357,6 +402,17 @@ export class Scheduler {
     if (i >= 0) this.waitingForConsts.splice(i, 1)
   }
 
+  /** A leaving peer gave back tasks it had not started: queue them here again. */
+  private onReturned (from: PeerId, seqs: number[]): void {
+    for (const seq of seqs) {
+      const entry = this.owned.get(seq)
+      if (entry == null || entry.started || entry.location !== from) continue
+      entry.location = null
+      this.deque.push(entry.task)
+      this.stats.requeued++
+    }
+  }
+
   private onMoved (seqs: number[], to: PeerId): void {
     for (const seq of seqs) {
       const entry = this.owned.get(seq)
@@ -381,7 +437,7 @@ export class Scheduler {
    * so the next task is here by the time the running one ends (a steal costs a round trip).
    */
   private wantsWork (): boolean {
-    return this.executorSlots > 0 && this.deque.length === 0 && this.activeTasks < this.executorSlots &&
+    return !this.leaving && this.executorSlots > 0 && this.deque.length === 0 && this.activeTasks < this.executorSlots &&
       this.suspended.size < MAX_SUSPENDED_TASKS
   }
 

@@ -100,6 +100,8 @@ export type WireMessage =
   | { t: 'result', seq: number, ok: boolean, data: Uint8Array, ms: number }
   | { t: 'cancel', seq: number }
   | { t: 'moved', seqs: number[], to: PeerId }
+  /** A leaving peer gives back these tasks of the receiver's, not started: the owner queues them again. */
+  | { t: 'returned', seqs: number[] }
   | { t: 'setConst', req: number, entries: Array<{ name: string, data: Uint8Array }> }
   | { t: 'setConstReply', req: number, seqs: number[], error: string }
   | { t: 'fetchConsts', after: number }
@@ -158,6 +160,7 @@ const validators: Record<WireKind, (m: any) => boolean> = {
   result: m => isInt(m.seq) && typeof m.ok === 'boolean' && isBytes(m.data) && typeof m.ms === 'number',
   cancel: m => isInt(m.seq),
   moved: m => isIntList(m.seqs) && isStr(m.to, 256),
+  returned: m => isIntList(m.seqs),
   setConst: m => isInt(m.req) && Array.isArray(m.entries) &&
     m.entries.every((e: any) => e != null && isStr(e.name, 1024) && isBytes(e.data)),
   setConstReply: m => isInt(m.req) && isIntList(m.seqs) && isStr(m.error),

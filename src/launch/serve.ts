@@ -4,7 +4,7 @@
 // the mesh's address, and stops them all on SIGINT/SIGTERM.
 
 import { LocalWorkers, type WorkerConfig } from './local.js'
-import { WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
+import { LEAVE_GRACE_MS, WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
 
 export interface ServeOptions {
   workers: number
@@ -52,7 +52,7 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
         return
       }
       restarts.push(now)
-      options.report(`scoop-node: worker ${pid} exited (${how}); its tasks go back to their owners; restarting it`)
+      options.report(`scoop-node: worker ${pid} exited (${how})${code === 0 ? ', having left the mesh' : '; its tasks go back to their owners'}; restarting it`)
       setTimeout(() => { if (!stopping) start(config) }, WORKER_RESTART_DELAY_MS)
     }
   })
@@ -76,7 +76,8 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
     process.once(signal, () => {
       stopping = true
       workers.killAll()
-      void workers.exited(10_000).then(() => { process.exit(0) })
+      // Each worker leaves without losing work: it hands back what is queued and finishes what runs.
+      void workers.exited(LEAVE_GRACE_MS + 5000).then(() => { process.exit(0) })
     })
   }
 }

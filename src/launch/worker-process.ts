@@ -7,11 +7,19 @@ import '../polyfill.js'
 import { hostname } from 'node:os'
 import { PeerHost } from '../runtime/peer-host.js'
 import type { WorkerConfig, WorkerReport } from './local.js'
-import { BOOTSTRAP_RETRY_MS } from '../defaults.js'
+import { BOOTSTRAP_RETRY_MS, LEAVE_GRACE_MS } from '../defaults.js'
 import { startWorkerExecutor } from './executor-threads.js'
 
 process.on('disconnect', () => { process.exit(0) })
-process.on('SIGTERM', () => { process.exit(0) })
+/** Set once the peer is up: SIGTERM then leaves the mesh without losing work. */
+let leaveMesh: (() => void) | undefined
+process.on('SIGTERM', () => {
+  // A second SIGTERM (or one before the peer is up) ends the process at once.
+  const leave = leaveMesh
+  leaveMesh = undefined
+  if (leave == null) process.exit(0)
+  leave()
+})
 
 process.once('message', (msg: { type: string, config: WorkerConfig }) => {
   if (msg?.type !== 'config') return
@@ -35,6 +43,18 @@ async function start (config: WorkerConfig): Promise<void> {
       crashed: code => { process.exit(code) }
     })
   })
+  leaveMesh = () => {
+    host.leave(LEAVE_GRACE_MS).then(({ handedBack, unfinished }) => {
+      if (config.run == null || handedBack > 0 || unfinished > 0) {
+        console.error(`scoop-node worker ${workerName}: left the mesh; ${handedBack} queued task(s) handed back to their owners` +
+          (unfinished > 0 ? `; tasks of ${unfinished} run(s) still running after ${LEAVE_GRACE_MS / 1000} s go back to their owners` : ', every running task finished'))
+      }
+      process.exit(0)
+    }, (err: Error) => {
+      console.error(`scoop-node worker ${workerName}: ${err.message}`)
+      process.exit(1)
+    })
+  }
   process.send?.({ type: 'up', addrs: host.mesh.multiaddrs } satisfies WorkerReport)
   if (config.run != null) {
     // Load the run's module while joining: the worker takes part as soon as both are done.

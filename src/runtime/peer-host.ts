@@ -175,6 +175,27 @@ export class PeerHost implements RunHost {
     }
   }
 
+  /**
+   * Leaves the mesh without losing work: every run hands its queued tasks back to their owners
+   * and finishes the running ones, for at most `graceMs`; then the node stops. Tasks still
+   * running then are re-queued by their owners when the link drops, as for a lost peer.
+   */
+  async leave (graceMs: number): Promise<{ handedBack: number, unfinished: number }> {
+    const live = [...this.runs.values()].filter(r => !r.closed)
+    let handedBack = 0
+    let timer: NodeJS.Timeout | undefined
+    await new Promise<void>(resolve => {
+      const check = (): void => { if (live.every(r => r.idle)) resolve() }
+      for (const run of live) handedBack += run.leave(check)
+      timer = setTimeout(resolve, graceMs)
+      check()
+    })
+    clearTimeout(timer)
+    const unfinished = live.filter(r => !r.idle).length
+    await this.stop()
+    return { handedBack, unfinished }
+  }
+
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true

@@ -72,6 +72,8 @@ export class RunSpace {
   private wakeupAt: number | undefined
   private lastInfo = ''
   private readonly constTopic: string
+  /** Set while this peer leaves: called when the run has nothing left here. */
+  private onIdle: (() => void) | undefined
 
   /** `spec` is undefined for a run known only from its constants (the broker may hold those first). */
   constructor (readonly id: string, public spec: RunSpec | undefined, private readonly host: RunHost, runsTasks = true) {
@@ -116,10 +118,22 @@ export class RunSpace {
     this.executor = undefined
   }
 
+  /** This peer leaves (see Scheduler.leave); `onIdle` is called once nothing of the run is left here. */
+  leave (onIdle: () => void): number {
+    this.onIdle = onIdle
+    const handedBack = this.scheduler.leave(Date.now())
+    this.runActions()
+    return handedBack
+  }
+
+  /** Nothing of this run runs, waits or is owned here. */
+  get idle (): boolean { return this.state !== 'joined' || this.scheduler.idle }
+
   close (): void {
     if (this.state === 'closed') return
     this.state = 'closed'
     clearTimeout(this.wakeup)
+    this.onIdle?.()
     this.host.unsubscribe(this.constTopic)
     this.executorHandle?.terminate()
     this.executorHandle = undefined
@@ -279,6 +293,7 @@ export class RunSpace {
 
   private runActions (): void {
     for (const action of this.scheduler.takeActions()) this.perform(action)
+    if (this.onIdle != null && this.idle) this.onIdle()
     // Re-arm the clock only when the scheduler's next deadline moved (this runs on every event).
     const at = this.scheduler.nextWakeup()
     if (at === this.wakeupAt || this.state === 'closed') return

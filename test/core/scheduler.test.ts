@@ -42,6 +42,41 @@ describe('core/Scheduler', () => {
     assert.equal(s.stats.requeued, 2)
   })
 
+  it('a leaving peer hands queued tasks back to their owners, finishes what runs, and steals no more', () => {
+    // The owner gives T two tasks; T starts one, then leaves.
+    const owner = new Scheduler({ self: 'O', executorSlots: 0 })
+    owner.onPeerJoined('T', 0, 0)
+    for (let i = 1; i <= 4; i++) owner.submit(task('O', i), 0)
+    owner.takeActions()
+    owner.onMessage('T', { t: 'steal' }, 1)
+    const given = (sends(owner.takeActions(), 'tasks')[0].msg as Extract<WireMessage, { t: 'tasks' }>).tasks
+    assert.deepEqual(given.map(t => t.seq), [1, 2])
+    assert.equal(owner.load, 2)
+
+    const thief = new Scheduler({ self: 'T', executorSlots: 1 })
+    thief.onPeerJoined('O', 2, 0)
+    thief.takeActions()
+    thief.onMessage('O', { t: 'tasks', tasks: given, load: 2 }, 2)
+    assert.deepEqual(executed(thief.takeActions()), [2])
+    assert.equal(thief.idle, false)
+    thief.leave(3)
+    const returned = sends(thief.takeActions(), 'returned')
+    assert.deepEqual(returned, [{ to: 'O', msg: { t: 'returned', seqs: [1] } }], 'the queued task goes back, not the running one')
+    assert.equal(thief.load, 0)
+    thief.onMessage('O', { t: 'load', n: 3 }, 4)
+    thief.onExecutorResult('O', 2, true, new Uint8Array([4]), 1, 5)
+    const done = thief.takeActions()
+    assert.deepEqual(sends(done, 'result').map(x => x.to), ['O'], 'the running task finishes and reports')
+    assert.deepEqual(sends(done, 'steal'), [], 'a leaving peer asks for no more work')
+    assert.equal(thief.idle, true, 'nothing left: it may go')
+
+    owner.onMessage('T', returned[0].msg, 6)
+    assert.equal(owner.load, 3, 'the owner queues the returned task again')
+    assert.equal(owner.stats.requeued, 1)
+    owner.onMessage('T', { t: 'returned', seqs: [3, 4] }, 7)
+    assert.equal(owner.load, 3, 'tasks the peer never held are not queued twice')
+  })
+
   it('an idle peer steals from a peer that advertises work; answered empty-handed, it leaves a waiting request and does not poll', () => {
     const s = new Scheduler({ self: 'T', random: () => 0, executorSlots: 1 })
     s.onPeerJoined('V', 3, 10)

@@ -94,6 +94,23 @@ describe('long-lived mesh (--listen / --join)', function () {
     await mesh.waitFor(() => /worker \d+ exited \(signal SIGKILL\).*restarting it/.test(mesh.stderr), 'the restart of the killed worker')
   })
 
+  it('a worker stopped with SIGTERM mid-map hands back its queued tasks and finishes the running ones', async () => {
+    const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '2'])
+    await mesh.waitFor(() => mesh.workerPids.length === 2, 'two workers')
+    const leaver = mesh.workerPids[1]
+    let stopped = false
+    const r = await origin(mesh.address!, ['--no-origin-tasks', fixture('meshRun.ts'), 'leave', '3', '120', '25'], {
+      onStdout: text => {
+        if (!stopped && text.includes('MAPPING')) { stopped = true; process.kill(leaver, 'SIGTERM') }
+      }
+    })
+    assert.ok(stopped)
+    const out = report(r)
+    assert.ok(out.ok && out.tagsOk, 'every value right')
+    await mesh.waitFor(() => new RegExp(`worker ${leaver} exited \\(exit code 0\\), having left the mesh`).test(mesh.stderr), 'the leaver\'s exit')
+    assert.match(mesh.stderr, new RegExp(`worker ${hostname()}:${leaver}: left the mesh; \\d+ queued task\\(s\\) handed back to their owners, every running task finished`))
+  })
+
   it('gives work to a peer that joins in the middle of a map', async () => {
     const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
     let late: Promise<LongLivedMesh> | undefined

@@ -66,6 +66,7 @@ describe('mesh: fuzzing a live peer host', function () {
       { t: 'result', seq, ok: rnd() < 0.5, data: bytes(int(32)), ms: rnd() * 10 },
       { t: 'cancel', seq },
       { t: 'moved', seqs: [seq], to: pick(peerIds()) },
+      { t: 'returned', seqs: [seq] },
       { t: 'setConst', req: seq, entries: [{ name: `fuzz${int(20)}`, data: bytes(4) }] },
       { t: 'setConstReply', req: seq, seqs: [seq], error: pick(['', 'redefined:x']) },
       { t: 'fetchConsts', after: int(5) },
