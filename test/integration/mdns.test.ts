@@ -1,0 +1,38 @@
+// `--mdns` as a user runs it on a LAN: long-lived workers on one host, an origin on another,
+// no address given anywhere; the origin finds the workers by mDNS and runs on them. The hosts
+// are network namespaces joined by a veth pair, so multicast crosses a real link.
+// Needs root (network namespaces); skipped, saying why, otherwise.
+import { strict as assert } from 'node:assert'
+import { hostname } from 'node:os'
+import { NetnsLab, netnsUnavailableReason } from '../helpers/netns.js'
+import { CLI, fixture } from '../helpers/run.js'
+
+describe('a mesh found by mDNS (--mdns) across a real link', function () {
+  this.timeout(120_000)
+  let lab: NetnsLab | undefined
+
+  before(function () {
+    const reason = netnsUnavailableReason()
+    if (reason !== undefined) {
+      process.stdout.write(`      (skipped: ${reason})\n`)
+      this.skip()
+    }
+  })
+  after(async () => { await lab?.cleanup() })
+
+  it('an origin started with --mdns finds long-lived workers on another host and runs on them', async () => {
+    lab = NetnsLab.create({ hosts: 2, topology: 'veth' })
+    const [workerHost, originHost] = lab.hosts
+    const workers = lab.spawnNode(workerHost, [CLI, '-v', '--mdns', '--insecure', '--listen', `/ip4/${workerHost.address}/tcp/0`, '-n', '1'])
+    const [, pid] = await workers.waitForLine(/worker (\d+) up on/, { stream: 'stderr' })
+    await workers.waitForLine(/listening on \/ip4\/198\.18\./)
+
+    const origin = lab.spawnNode(originHost, [CLI, '--mdns', '--insecure', fixture('meshRun.ts'), 'mdns', '2', '40', '10'])
+    assert.equal(await origin.exited, 0, `the run failed:\n${origin.stdout.join('\n')}\n${origin.stderr.join('\n')}`)
+    const out = JSON.parse(origin.stdout.filter(line => line.startsWith('{')).at(-1) ?? '{}')
+    assert.ok(out.ok && out.tagsOk, 'every value right, every task saw the constant')
+    assert.equal(out.size, 2, 'the origin and the worker on the other host')
+    assert.ok(out.workers.includes(`${hostname()}:${pid}`), `the worker across the link ran tasks: ${String(out.workers)}`)
+    assert.ok(workers.running, 'the long-lived worker stays up after the run')
+  })
+})
