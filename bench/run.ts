@@ -2,7 +2,8 @@
 // invocation, same machine. Prints a markdown table on stdout (progress on stderr).
 // Options: --quick (fewer repetitions), --peers N (default 2).
 
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { hostname } from 'node:os'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -17,7 +18,9 @@ const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     peers: { type: 'string', default: '2' },
-    'baseline-one-task': { type: 'boolean', default: false }
+    'baseline-one-task': { type: 'boolean', default: false },
+    /** Only the late-joiner measurement (it needs no baseline). */
+    'late-joiner': { type: 'boolean', default: false }
   }
 })
 const peers = Number(opts.peers)
@@ -49,6 +52,7 @@ async function main (): Promise<void> {
   if (opts['baseline-one-task'] === true) { await baselineOneTask(); return }
   const rows: string[][] = []
   const row = (...cells: string[]): void => { rows.push(cells); log(`  ${cells.join(' | ')}`) }
+  if (opts['late-joiner'] === true) { await lateJoiner(row); return }
 
   log(`startup + shutdown of a one-task script, -n ${peers} (median of ${reps})`)
   const launcher = median(Array.from({ length: reps }, () => wall([CLI, '-n', String(peers), WORKLOADS, 'one']).ms))
@@ -93,10 +97,71 @@ async function main (): Promise<void> {
   row(`Monte-Carlo pi speed-up over serial Node (${tasks} × ${tries / 1000}k tries)`, `${median(meshRatios).toFixed(2)}×`, `${median(poolRatios).toFixed(2)}×`, `≥ 1.7× with 2 workers (SCOOP 1.74×); serial ${(median(serials) / 1000).toFixed(2)} s`)
   pool.stop()
 
+  await lateJoiner(row)
+
   console.log(`\nscoop-node bench, -n ${peers}, node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`)
   console.log('| workload | scoop-node | child_process pool | target |')
   console.log('| --- | --- | --- | --- |')
   for (const r of rows) console.log(`| ${r.join(' | ')} |`)
+}
+
+async function lateJoiner (row: (...cells: string[]) => void): Promise<void> {
+  log('a late joiner on a long-lived mesh: from its launch to its first task (loopback)')
+  const joins = await sequence(reps, lateJoinerFirstTaskMs)
+  row('late joiner: launch to first task, loopback', `${Math.round(median(joins))} ms (${Math.round(Math.min(...joins))}–${Math.round(Math.max(...joins))})`, 'n/a', '≤ 1 s')
+}
+
+/** A process's output lines, as they come; `line(re)` waits (bounded) for the first match. */
+function watch (child: ChildProcess): { line: (re: RegExp) => Promise<RegExpMatchArray>, text: () => string } {
+  let text = ''
+  const waiters = new Set<() => void>()
+  const feed = (d: Buffer): void => { text += d.toString(); for (const w of [...waiters]) w() }
+  child.stdout?.on('data', feed)
+  child.stderr?.on('data', feed)
+  child.on('exit', () => { for (const w of [...waiters]) w() })
+  return {
+    text: () => text,
+    line: async re => await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`no ${String(re)} within 60 s:\n${text}`)) }, 60_000)
+      const check = (): void => {
+        const m = re.exec(text)
+        if (m != null) { clearTimeout(timer); waiters.delete(check); resolve(m) } else if (child.exitCode !== null) { clearTimeout(timer); waiters.delete(check); reject(new Error(`exited:\n${text}`)) }
+      }
+      waiters.add(check)
+      check()
+    })
+  }
+}
+
+async function stopProcess (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise(resolve => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  await exited
+}
+
+/** One long-lived worker, a map on it, and a second worker started mid-map: ms from its launch to its first task. */
+async function lateJoinerFirstTaskMs (): Promise<number> {
+  const start = (args: string[]): ChildProcess => spawn(process.execPath, [CLI, '--insecure', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const mesh = start(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
+  const children = [mesh]
+  try {
+    const [, address] = await watch(mesh).line(/listening on (\S+)/)
+    const origin = start(['--join', address, '--no-origin-tasks', WORKLOADS, 'stamped', '400', '10'])
+    children.push(origin)
+    const originOut = watch(origin)
+    await originOut.line(/MAPPING/)
+    const launchedAt = Date.now()
+    const joiner = start(['-v', '--join', address, '-n', '1'])
+    children.push(joiner)
+    const [, pid] = await watch(joiner).line(/worker (\d+) up on/)
+    const [, report] = await originOut.line(/(\{"first".*\})/)
+    const firstTask = JSON.parse(report).first[`${hostname()}:${pid}`]
+    if (firstTask === undefined) throw new Error(`the late joiner got no task: ${report}`)
+    return firstTask - launchedAt
+  } finally {
+    for (const child of children.reverse()) await stopProcess(child)
+  }
 }
 
 async function sequence (count: number, fn: () => Promise<number>): Promise<number[]> {

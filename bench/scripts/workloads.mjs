@@ -10,6 +10,12 @@ export async function subtree (depth) {
   return 1 + a + b
 }
 export function whoAmI () { return scoop.workerName }
+/** Busy for `ms`; says who ran it and when it started (wall clock: the peers share a machine). */
+export function stamp (ms) {
+  const at = Date.now()
+  while (Date.now() < at + ms) { /* work */ }
+  return [scoop.workerName, at]
+}
 
 async function fullMesh (want) {
   const deadline = Date.now() + 30_000
@@ -44,6 +50,15 @@ if (scoop.isOrigin) {
     await fullMesh(peers)
     const r = await timed(() => futures.submit(subtree, Number(a)).result())
     out = { ms: r.ms, tasks: r.value }
+  } else if (workload === 'stamped') {
+    // A long map; prints MAPPING once it is under way (bench/run then starts a late joiner).
+    const first = {}
+    let i = 0
+    for await (const [who, at] of futures.map(stamp, Array(Number(a)).fill(Number(b)))) {
+      if (!(who in first)) first[who] = at
+      if (++i === 10) console.log('MAPPING')
+    }
+    out = { first }
   } else if (workload === 'pi') {
     await fullMesh(peers)
     const r = await timed(() => futures.map(piHits, Array(Number(a)).fill(Number(b))))

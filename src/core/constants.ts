@@ -6,6 +6,8 @@ import type { ConstEntry } from './wire.js'
 export class ConstStore {
   private readonly bySeq = new Map<number, ConstEntry>()
   private readonly byName = new Map<string, ConstEntry>()
+  /** Entries by the request that defined them (see ConstEntry.by). */
+  private readonly byRequest = new Map<string, ConstEntry[]>()
   /** Every entry with seq ≤ contiguous is here. */
   private contiguousSeq = 0
   private maxSeq = 0
@@ -21,10 +23,14 @@ export class ConstStore {
     if (this.bySeq.has(entry.seq)) return false
     this.bySeq.set(entry.seq, entry)
     if (!this.byName.has(entry.name)) this.byName.set(entry.name, entry)
+    if (entry.by !== undefined) this.byRequest.set(entry.by, [...(this.byRequest.get(entry.by) ?? []), entry])
     this.maxSeq = Math.max(this.maxSeq, entry.seq)
     while (this.bySeq.has(this.contiguousSeq + 1)) this.contiguousSeq++
     return true
   }
+
+  /** The entries a setConst request defined, if it did. */
+  definedBy (request: string): ConstEntry[] | undefined { return this.byRequest.get(request) }
 
   /** Entries with seq > after, in order. */
   after (after: number): ConstEntry[] {
@@ -35,13 +41,13 @@ export class ConstStore {
    * Broker side: numbers a definition of several names at once, all or nothing.
    * Returns the new entries, or the name that is already defined (or repeated).
    */
-  define (entries: Array<{ name: string, data: Uint8Array }>): { entries: ConstEntry[] } | { duplicate: string } {
+  define (entries: Array<{ name: string, data: Uint8Array }>, by?: string): { entries: ConstEntry[] } | { duplicate: string } {
     const seen = new Set<string>()
     for (const { name } of entries) {
       if (this.byName.has(name) || seen.has(name)) return { duplicate: name }
       seen.add(name)
     }
-    const numbered = entries.map((e, k) => ({ seq: this.maxSeq + 1 + k, name: e.name, data: e.data }))
+    const numbered: ConstEntry[] = entries.map((e, k) => ({ seq: this.maxSeq + 1 + k, name: e.name, data: e.data, ...(by !== undefined ? { by } : {}) }))
     for (const entry of numbered) this.add(entry)
     return { entries: numbered }
   }

@@ -71,6 +71,8 @@ export interface ConstEntry {
   seq: number
   name: string
   data: Uint8Array
+  /** The setConst request that defined it (`<peer>#<request>`): a request sent again to a new broker is answered, not refused. */
+  by?: string
 }
 
 export type WireMessage =
@@ -85,6 +87,10 @@ export type WireMessage =
   | { t: 'runJoin', spec: RunSpec, load: number }
   /** The sender cannot take part in this run (told to the run's origin, which reports it). */
   | { t: 'runRefused', run: string, error: string }
+  /** The sender's view names it broker: it claims this epoch, and acts once every peer of its view acknowledged. */
+  | { t: 'brokerClaim', epoch: number }
+  /** Acknowledges a claim, with the highest shared-constant sequence the sender holds per run. */
+  | { t: 'brokerAck', epoch: number, consts: Array<{ run: string, highest: number }> }
   /** Asks for the receiver's view of the mesh (`scoop-node status`); answered with `status`. */
   | { t: 'statusRequest' }
   | { t: 'status', view: MeshStatus }
@@ -128,8 +134,8 @@ function isTask (v: any): v is Task {
     isBytes(v.payload) && isInt(v.chunk) && isInt(v.constSeq)
 }
 
-function isConstEntry (v: any): v is ConstEntry {
-  return v != null && isInt(v.seq) && isStr(v.name, 1024) && isBytes(v.data)
+export function isConstEntry (v: any): v is ConstEntry {
+  return v != null && isInt(v.seq) && isStr(v.name, 1024) && isBytes(v.data) && (v.by === undefined || isStr(v.by, 512))
 }
 
 function isRunSpec (v: any): v is RunSpec {
@@ -151,6 +157,9 @@ const validators: Record<WireKind, (m: any) => boolean> = {
   scope: m => isStr(m.run, 64),
   runJoin: m => isRunSpec(m.spec) && isInt(m.load),
   runRefused: m => isStr(m.run, 64) && isStr(m.error, 16384),
+  brokerClaim: m => isInt(m.epoch),
+  brokerAck: m => isInt(m.epoch) && Array.isArray(m.consts) && m.consts.length <= 1024 &&
+    m.consts.every((c: any) => c != null && isStr(c.run, 64) && isInt(c.highest)),
   statusRequest: () => true,
   status: m => isMeshStatus(m.view),
   load: m => isInt(m.n),

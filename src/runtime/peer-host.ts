@@ -50,6 +50,9 @@ export class PeerHost implements RunHost {
   private readonly lostPeerNames = new Map<PeerId, string>()
   private heartbeat: NodeJS.Timeout | undefined
   private lastBroker: PeerId
+  /** The epoch of the last broker claim this peer sent, and whether it acted as broker at the last look. */
+  private lastClaimSent: number | undefined
+  private wasActing = false
   private stopped = false
   /** Tasks run in runs that have ended here (live runs count their own). */
   private doneInEndedRuns = 0
@@ -253,7 +256,7 @@ export class PeerHost implements RunHost {
     const info = this.peerInfo.get(peer)
     if (info != null) this.lostPeerNames.set(peer, info.name)
     this.peerInfo.delete(peer)
-    this.election.onPeerLeft(peer)
+    this.election.onPeerLeft(peer, Date.now())
     for (const run of this.runs.values()) {
       // A run whose origin is gone is over: nobody is left to use its results.
       if (run.spec?.origin === peer) this.endRun(run.id)
@@ -281,6 +284,16 @@ export class PeerHost implements RunHost {
         case 'runJoin': {
           const run = this.learnRun(msg.spec)
           run?.onMemberJoined(from, msg.load)
+          break
+        }
+        case 'brokerClaim':
+          this.election.onClaim(from, msg.epoch, now)
+          this.onViewChanged()
+          break
+        case 'brokerAck': {
+          const reported = new Map(msg.consts.map(c => [c.run, c.highest]))
+          this.election.onAck(from, msg.epoch, reported)
+          this.onViewChanged()
           break
         }
         case 'statusRequest': this.mesh.send(from, { t: 'status', view: this.status() }); break
@@ -357,11 +370,19 @@ export class PeerHost implements RunHost {
       if (info != null) this.election.onPeerSeen(info, 0, now)
     }
     this.election.onTick(now)
+    // A claim not acknowledged by everyone yet: some peers may have heard it before their view
+    // named this peer (they hold it), or have joined since; tell them again.
+    if (this.election.claimedEpoch !== undefined && !this.election.isBroker) this.lastClaimSent = undefined
     this.onViewChanged()
     for (const run of this.runs.values()) run.onHeartbeat()
   }
 
   /** The view may have changed: a new broker means our constants may lag behind its replica. */
+  /**
+   * After any change of the view: report a new broker, send the election's claims and
+   * acknowledgements, and when this peer starts acting as broker, have each run catch up with the
+   * constants its acknowledging peers hold before it numbers new ones.
+   */
   private onViewChanged (): void {
     const broker = this.election.broker.id
     if (broker !== this.lastBroker) {
@@ -369,6 +390,30 @@ export class PeerHost implements RunHost {
       this.lastBroker = broker
       for (const run of this.runs.values()) run.onBrokerSeen(broker)
     }
+    for (const ack of this.election.takeAcks()) {
+      const consts = [...this.runs.values()].filter(r => !r.closed).map(r => ({ run: r.id, highest: r.consts.highest }))
+      this.mesh.send(ack.to, { t: 'brokerAck', epoch: ack.epoch, consts })
+    }
+    const claim = this.election.claimedEpoch
+    if (claim !== undefined && !this.election.isBroker && claim !== this.lastClaimSent) {
+      this.lastClaimSent = claim
+      for (const peer of this.mesh.connectedPeers) this.mesh.send(peer, { t: 'brokerClaim', epoch: claim })
+    }
+    const acting = this.election.isBroker
+    if (acting && !this.wasActing) {
+      log('acting as broker (epoch %d)', claim)
+      for (const run of this.runs.values()) {
+        let highest = 0
+        let from: PeerId | undefined
+        for (const [peer, report] of this.election.claimReports) {
+          const theirs = (report as Map<string, number> | undefined)?.get(run.id) ?? 0
+          if (theirs > highest) { highest = theirs; from = peer }
+        }
+        run.onActingBroker(highest, from)
+      }
+    }
+    this.wasActing = acting
     for (const run of this.runs.values()) run.publishInfo()
   }
+
 }

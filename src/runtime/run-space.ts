@@ -7,7 +7,7 @@ import { logger } from '@libp2p/logger'
 import { Scheduler, type SchedulerAction } from '../core/scheduler.js'
 import { ConstStore } from '../core/constants.js'
 import { encode } from '../core/codec.js'
-import type { ConstEntry, PeerId, RunSpec, WireMessage } from '../core/wire.js'
+import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type WireMessage } from '../core/wire.js'
 import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
 import { serializeError } from './encoding.js'
 import { TaskQuarantinedError } from '../errors.js'
@@ -41,6 +41,15 @@ export interface RunExecutor {
   terminate: () => void
 }
 
+type ConstDefinition = { name: string, data: Uint8Array }
+type DefineOutcome = { entries: ConstEntry[] } | { duplicate: string } | { error: string }
+interface DefineRequest {
+  /** The request's id, `<requesting peer>#<request>`: the same when sent again to another broker. */
+  by: string
+  entries: ConstDefinition[]
+  answer: (outcome: DefineOutcome) => void
+}
+
 type RunState =
   /** This peer knows the run (e.g. the broker holding its constants) but runs none of its tasks. */
   | 'passive'
@@ -63,9 +72,12 @@ export class RunSpace {
   private state: RunState = 'passive'
   private executor: BatchedPort<HostToExecutor> | undefined
   private executorHandle: RunExecutor | undefined
-  /** setConst requests forwarded to the broker, by wire request id. */
-  private readonly pendingSetConst = new Map<number, { req: number, entries: Array<{ name: string, data: Uint8Array }> }>()
-  private nextWireReq = 1
+  /** This peer's setConst requests with the broker, by request id (the executor's), and whom they were sent to. */
+  private readonly pendingSetConst = new Map<number, { entries: ConstDefinition[], sentTo: PeerId | undefined, answer: (outcome: DefineOutcome) => void }>()
+  /** setConst requests waiting for this peer to act as broker (see requestDefine). */
+  private readonly deferredDefines: DefineRequest[] = []
+  /** Constants up to this sequence must be here before this peer, as broker, numbers new ones. */
+  private syncUntil = 0
   /** When the last fetch of missing constants was sent: one at a time, re-sent if unanswered. */
   private constFetchSentAt: number | undefined
   private wakeup: NodeJS.Timeout | undefined
@@ -194,20 +206,80 @@ export class RunSpace {
     this.runActions()
   }
 
-  private setConst (req: number, entries: Array<{ name: string, data: Uint8Array }>): void {
-    if (this.host.isBroker()) {
-      const outcome = this.defineConsts(entries)
-      this.executor?.post({ k: 'setConstReply', req, error: 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : '' })
+  /** A setConst from this peer's executor: defined here if this peer is the broker, else sent to it. */
+  private setConst (req: number, entries: ConstDefinition[]): void {
+    const answer = (outcome: DefineOutcome): void => {
+      this.executor?.post({ k: 'setConstReply', req, error: 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : ('error' in outcome ? outcome.error : '') })
+    }
+    if (this.host.brokerId() === this.host.selfId) {
+      this.requestDefine({ by: `${this.host.selfId}#${req}`, entries, answer })
       return
     }
-    const wireReq = this.nextWireReq++
-    this.pendingSetConst.set(wireReq, { req, entries })
-    this.host.send(this.host.brokerId(), { t: 'setConst', req: wireReq, entries }, this.id)
+    this.pendingSetConst.set(req, { entries, sentTo: undefined, answer })
+    this.sendPendingSetConsts()
+  }
+
+  /** Sends the setConst requests not yet with the current broker (a broker that left never answers). */
+  private sendPendingSetConsts (): void {
+    const broker = this.host.brokerId()
+    for (const [req, pending] of this.pendingSetConst) {
+      if (pending.sentTo === broker) continue
+      if (broker === this.host.selfId) {
+        // The role came to this peer: define here, under the same request id.
+        this.pendingSetConst.delete(req)
+        this.requestDefine({ by: `${this.host.selfId}#${req}`, entries: pending.entries, answer: pending.answer })
+        continue
+      }
+      pending.sentTo = broker
+      this.host.send(broker, { t: 'setConst', req, entries: pending.entries }, this.id)
+    }
+  }
+
+  /**
+   * Broker side of a setConst. A request seen before (sent again after a broker change) gets the
+   * same answer; one that arrives while this peer is named broker but does not act yet (its
+   * claim unacknowledged, or its constants behind another replica) waits for that.
+   */
+  private requestDefine (request: DefineRequest): void {
+    const done = this.consts.definedBy(request.by)
+    if (done != null) {
+      request.answer({ entries: done })
+    } else if (this.canDefine) {
+      request.answer(this.defineConsts(request.entries, request.by))
+    } else if (this.host.brokerId() === this.host.selfId) {
+      this.deferredDefines.push(request)
+    } else {
+      request.answer({ error: 'not-broker' })
+    }
+  }
+
+  /** This peer acts as broker and its replica holds every constant any acknowledging peer reported. */
+  private get canDefine (): boolean {
+    return this.host.isBroker() && this.consts.contiguous === this.consts.highest && this.consts.highest >= this.syncUntil
+  }
+
+  private flushDeferredDefines (): void {
+    if (this.deferredDefines.length === 0 || !this.canDefine) return
+    const waiting = this.deferredDefines.splice(0)
+    for (const request of waiting) this.requestDefine(request)
+  }
+
+  /**
+   * This peer now acts as broker. `highest` is the highest constant sequence an acknowledging
+   * peer holds (`from`): numbering must go on after it, so first fetch what is missing here.
+   */
+  onActingBroker (highest: number, from: PeerId | undefined): void {
+    this.syncUntil = highest
+    if (this.consts.contiguous < highest && from != null) {
+      this.constFetchSentAt = undefined
+      this.fetchConsts(from)
+    }
+    this.flushDeferredDefines()
   }
 
   /** Broker side: number the constants, store them, spread them on the run's gossip topic. */
-  private defineConsts (entries: Array<{ name: string, data: Uint8Array }>): { entries: ConstEntry[] } | { duplicate: string } {
-    const outcome = this.consts.define(entries)
+  private defineConsts (entries: ConstDefinition[], by: string): DefineOutcome {
+    const outcome = this.consts.define(entries, by)
     if ('entries' in outcome) {
       this.host.publish(this.constTopic, encode(outcome.entries))
       this.onConstsAdded(outcome.entries)
@@ -222,6 +294,7 @@ export class RunSpace {
 
   private addConsts (entries: ConstEntry[]): void {
     this.onConstsAdded(entries.filter(e => this.consts.add(e)))
+    this.flushDeferredDefines()
   }
 
   // ---- mesh ---------------------------------------------------------------------------------
@@ -232,20 +305,33 @@ export class RunSpace {
     for (const msg of messages) {
       switch (msg.t) {
         case 'setConst': {
-          const outcome = this.host.isBroker() ? this.defineConsts(msg.entries) : { duplicate: '' }
-          const error = 'duplicate' in outcome ? (outcome.duplicate === '' ? 'this peer is not the broker' : `redefined:${outcome.duplicate}`) : ''
-          this.host.send(from, { t: 'setConstReply', req: msg.req, seqs: 'entries' in outcome ? outcome.entries.map(e => e.seq) : [], error }, this.id)
+          const req = msg.req
+          this.requestDefine({
+            by: `${from}#${req}`,
+            entries: msg.entries,
+            answer: outcome => {
+              const error = 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : ('error' in outcome ? outcome.error : '')
+              this.host.send(from, { t: 'setConstReply', req, seqs: 'entries' in outcome ? outcome.entries.map(e => e.seq) : [], error }, this.id)
+            }
+          })
           break
         }
         case 'setConstReply': {
           const pending = this.pendingSetConst.get(msg.req)
-          if (pending === undefined) break
+          if (pending === undefined || pending.sentTo !== from) break
+          if (msg.error === 'not-broker') {
+            // It no longer holds the role (or never did in its own view): ask the next broker.
+            pending.sentTo = undefined
+            break
+          }
           this.pendingSetConst.delete(msg.req)
           if (msg.error === '' && msg.seqs.length === pending.entries.length) {
             // The broker numbered our constants: store them now, so our next tasks carry them.
             this.addConsts(pending.entries.map((e, k) => ({ seq: msg.seqs[k], name: e.name, data: e.data })))
+            pending.answer({ entries: [] })
+          } else {
+            pending.answer(msg.error.startsWith('redefined:') ? { duplicate: msg.error.slice('redefined:'.length) } : { error: msg.error })
           }
-          this.executor?.post({ k: 'setConstReply', req: pending.req, error: msg.error })
           break
         }
         case 'fetchConsts': this.host.send(from, { t: 'consts', entries: this.consts.after(msg.after) }, this.id); break
@@ -265,7 +351,7 @@ export class RunSpace {
   onConstGossip (topic: string, decoded: unknown): boolean {
     if (topic !== this.constTopic) return false
     if (Array.isArray(decoded)) {
-      this.addConsts(decoded.filter((e: any) => e != null && Number.isSafeInteger(e.seq) && typeof e.name === 'string' && e.data instanceof Uint8Array))
+      this.addConsts(decoded.filter(isConstEntry))
       this.runActions()
     }
     return true
@@ -274,12 +360,14 @@ export class RunSpace {
   onHeartbeat (): void {
     // A fetch of missing constants may have gone unanswered (its peer left): ask the broker again.
     if (this.scheduler.waitsForConsts) this.fetchConsts(this.host.brokerId())
+    this.sendPendingSetConsts()
     this.publishInfo()
   }
 
-  /** The broker changed (or was first heard from): our constants may lag behind its replica. */
+  /** The broker changed (or was first heard from): our constants may lag behind its replica, and our requests are with the old one. */
   onBrokerSeen (broker: PeerId): void {
     this.fetchConsts(broker)
+    this.sendPendingSetConsts()
   }
 
   private fetchConsts (from: PeerId): void {

@@ -64,6 +64,8 @@ export interface ElectionReport {
   reelectedAfterMs: number | null
   reelectedAfterHeartbeats: number | null
   /** Epochs in which two different peers each saw themselves as broker. */
+  /** From the kill until the new broker acts (every peer of its view acknowledged its epoch). */
+  actingAfterMs: number | null
   conflictingEpochs: number
   heartbeatsSent: number
   heartbeatsDropped: number
@@ -129,9 +131,12 @@ export function runElection (o: SimOptions, mode: 'host' | 'lease'): ElectionRep
   const killAt = Math.max(o.killBrokerAtMs, lastStart)
   world.kill(killAt, () => world.peer(world.agreedBroker ?? world.peers[0].election.broker.id), peer => { killed = peer })
   const limit = killAt + 20 * world.heartbeatMs
-  world.run(limit, () => killed !== undefined && world.agreedBroker !== undefined)
+  // Until the new broker is agreed on and acts (its epoch acknowledged by its whole view).
+  world.run(limit, () => killed !== undefined && world.agreedBroker !== undefined &&
+    world.actingSince.some(a => a.time >= killAt && a.broker === world.agreedBroker))
   const first = world.agreements[0]
   const after = killed === undefined ? undefined : world.agreements.find(a => a.time >= killAt && a.broker !== killed?.id)
+  const acting = after === undefined ? undefined : world.actingSince.find(a => a.time >= killAt && a.broker === after.broker)
   return {
     mode,
     electedAtMs: first?.time ?? null,
@@ -141,6 +146,7 @@ export function runElection (o: SimOptions, mode: 'host' | 'lease'): ElectionRep
     newBroker: after?.broker ?? null,
     reelectedAfterMs: after === undefined ? null : after.time - killAt,
     reelectedAfterHeartbeats: after === undefined ? null : (after.time - killAt) / world.heartbeatMs,
+    actingAfterMs: acting === undefined ? null : acting.time - killAt,
     conflictingEpochs: world.conflictingEpochs,
     heartbeatsSent: world.heartbeatsSent,
     heartbeatsDropped: world.heartbeatsDropped,
@@ -310,10 +316,10 @@ export function formatReport (r: SimReport): string {
     lines.push(`election (peers start within ${o.startSpreadMs} ms; broker killed at ${host.killedAtMs} ms)`)
     const row = (name: string, e: ElectionReport): string[] => [
       name, num(e.electedAfterLastStartMs, 3), e.killedBroker ?? 'n/a', e.newBroker ?? 'n/a',
-      num(e.reelectedAfterMs, 3), num(e.reelectedAfterHeartbeats, 3), String(e.conflictingEpochs)
+      num(e.reelectedAfterMs, 3), num(e.reelectedAfterHeartbeats, 3), num(e.actingAfterMs, 3), String(e.conflictingEpochs)
     ]
     lines.push(table([
-      ['mode', 'elected after last start (ms)', 'killed', 'new broker', 're-elected after (ms)', '(heartbeats)', 'epochs with 2 claimants'],
+      ['mode', 'elected after last start (ms)', 'killed', 'new broker', 're-elected after (ms)', '(heartbeats)', 'acting after (ms)', 'epochs with 2 brokers'],
       row('connection close (PeerHost)', host),
       row('heartbeat lease only', lease)
     ]))

@@ -69,6 +69,8 @@ export class VirtualPeer {
   /** Children this peer submitted for a task it runs, by child seq. */
   readonly waiting = new Map<number, WaitingParent>()
   vote: PeerId | undefined
+  /** The epoch of the last broker claim this peer sent (as PeerHost tracks it). */
+  lastClaimSent: number | undefined
 
   constructor (readonly index: number, readonly info: PeerInfo, peerCount: number, leaseMs: number, random: SeededRandom) {
     this.scheduler = new Scheduler({ self: info.id, random: () => random.next() })
@@ -109,9 +111,12 @@ export class SimWorld {
   private agreedOn: PeerId | undefined
   private plannedStarts = 0
   private liveStarted = 0
-  /** Epoch → the peer that claimed the broker role in it, or '' once two peers did. */
+  /** Epoch → the peer that acted as broker in it, or '' once two peers did. */
   private readonly claims = new Map<number, PeerId>()
   conflictingEpochs = 0
+  /** Moments a peer started acting as broker (its claim acknowledged by its whole view). */
+  readonly actingSince: Agreement[] = []
+  claimsSent = 0
   private readonly maxEvents: number
   private readonly electing: boolean
 
@@ -250,6 +255,8 @@ export class SimWorld {
       }
     }
     peer.election.onTick(this.now)
+    // As PeerHost does: an unacknowledged claim goes out again with every heartbeat.
+    if (!peer.election.isBroker) peer.lastClaimSent = undefined
     this.noteVote(peer)
     this.queue.push(this.now + this.heartbeatMs, () => { this.heartbeat(peer) })
   }
@@ -258,6 +265,7 @@ export class SimWorld {
 
   private noteVote (peer: VirtualPeer): void {
     if (!peer.alive || !this.electing) return
+    this.exchangeClaims(peer)
     const broker = peer.election.broker.id
     if (peer.election.isBroker) this.noteClaim(peer)
     if (broker === peer.vote) return
@@ -288,10 +296,42 @@ export class SimWorld {
     }
   }
 
-  /** Two peers that both see themselves as broker in the same epoch would both sequence constants. */
+  /** Sends a peer's new broker claim to its linked peers and its acknowledgements to their claimants (task-stream messages). */
+  private exchangeClaims (peer: VirtualPeer): void {
+    for (const ack of peer.election.takeAcks()) {
+      const to = this.byId.get(ack.to)
+      if (to === undefined || peer.linked[to.index] === 0) continue
+      const at = this.network.streamArrival(peer.index, to.index, estimateMessageBytes({ t: 'brokerAck', epoch: ack.epoch, consts: [] }), this.now)
+      this.queue.push(at, () => {
+        if (!to.alive || !peer.alive) return
+        to.election.onAck(peer.id, ack.epoch)
+        this.noteVote(to)
+      })
+    }
+    const claim = peer.election.claimedEpoch
+    if (claim === undefined || peer.election.isBroker || claim === peer.lastClaimSent) return
+    peer.lastClaimSent = claim
+    for (const other of this.peers) {
+      if (peer.linked[other.index] === 0) continue
+      this.claimsSent++
+      const at = this.network.streamArrival(peer.index, other.index, estimateMessageBytes({ t: 'brokerClaim', epoch: claim }), this.now)
+      this.queue.push(at, () => {
+        if (!other.alive || !peer.alive) return
+        other.election.onClaim(peer.id, claim, this.now)
+        this.noteVote(other)
+      })
+    }
+  }
+
+  /**
+   * Two peers acting as broker in the same epoch would both number constants. A peer acting
+   * alone is a mesh of its own, not a second broker of this one: it does not count.
+   */
   private noteClaim (peer: VirtualPeer): void {
-    const epoch = peer.election.epoch
+    const epoch = peer.election.claimedEpoch
+    if (epoch === undefined || peer.election.size === 1) return
     const claimant = this.claims.get(epoch)
+    if (claimant === undefined) this.actingSince.push({ time: this.now, broker: peer.id })
     if (claimant === undefined) this.claims.set(epoch, peer.id)
     else if (claimant !== '' && claimant !== peer.id) {
       this.claims.set(epoch, '')

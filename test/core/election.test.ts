@@ -20,17 +20,77 @@ describe('core/BrokerElection', () => {
     assert.equal(b.size, 3)
   })
 
-  it('moves the role when the broker leaves or its lease runs out, raising the epoch', () => {
+  it('moves the role when the broker leaves or its lease runs out; a new holder claims a higher epoch', () => {
     const c = new BrokerElection(peer('C', 300), 3000)
     c.onPeerSeen(peer('A', 100), 0, 0)
     c.onPeerSeen(peer('B', 200), 0, 2000)
     const epoch = c.epoch
     assert.deepEqual(c.onTick(3500), ['A'])
     assert.equal(c.broker.id, 'B')
-    assert.ok(c.epoch > epoch)
-    c.onPeerLeft('B')
+    c.onClaim('B', epoch + 1, 3600)
+    assert.deepEqual(c.takeAcks(), [{ to: 'B', epoch: epoch + 1 }])
+    c.onPeerLeft('B', 4000)
     assert.equal(c.broker.id, 'C')
-    assert.ok(c.isBroker)
+    assert.ok(c.isBroker, 'alone, it acts at once')
+    assert.ok(c.epoch > epoch + 1, 'in an epoch above any it heard of')
+  })
+})
+
+describe('core/BrokerElection: claims and acknowledgements', () => {
+  /** Delivers every pending acknowledgement among these peers; returns how many went. */
+  const deliverAcks = (peers: Map<string, BrokerElection>): number => {
+    let sent = 0
+    for (const [id, election] of peers) {
+      for (const ack of election.takeAcks()) { peers.get(ack.to)?.onAck(id, ack.epoch, { from: id }); sent++ }
+    }
+    return sent
+  }
+
+  it('the named broker acts only once every peer of its view acknowledged its epoch', () => {
+    const a = new BrokerElection(peer('A', 100), 3000)
+    const b = new BrokerElection(peer('B', 200), 3000)
+    assert.ok(a.isBroker && b.isBroker, 'alone, each is a mesh of its own and acts')
+    a.onPeerSeen(peer('B', 200), 0, 1)
+    b.onPeerSeen(peer('A', 100), 0, 1)
+    assert.equal(a.isBroker, false, 'with a peer, A claims a new epoch and waits for its ack')
+    assert.equal(b.isBroker, false)
+    const epoch = a.claimedEpoch as number
+    assert.ok(epoch > 1)
+    b.onClaim('A', epoch, 2)
+    assert.equal(deliverAcks(new Map([['A', a], ['B', b]])), 1)
+    assert.ok(a.isBroker)
+    assert.deepEqual([...a.claimReports.values()], [{ from: 'B' }], 'the ack carries its report')
+  })
+
+  it('a claim heard before the view names its claimant is held, and acknowledged once it does', () => {
+    const b = new BrokerElection(peer('B', 200), 3000)
+    b.onClaim('A', 5, 0)
+    assert.deepEqual(b.takeAcks(), [], 'B does not know A yet')
+    b.onPeerSeen(peer('A', 100), 0, 1)
+    assert.deepEqual(b.takeAcks(), [{ to: 'A', epoch: 5 }])
+  })
+
+  it('two candidates never both act in the same epoch: a peer acknowledges one claimant per epoch', () => {
+    // C has seen only B, so it backs B; then A (older) appears and claims the same epoch.
+    const c = new BrokerElection(peer('C', 300), 3000)
+    c.onPeerSeen(peer('B', 200), 0, 0)
+    c.onClaim('B', 7, 1)
+    assert.deepEqual(c.takeAcks(), [{ to: 'B', epoch: 7 }])
+    c.onPeerSeen(peer('A', 100), 0, 2)
+    c.onClaim('A', 7, 3)
+    assert.deepEqual(c.takeAcks(), [], 'no second ack for epoch 7')
+    c.onClaim('A', 8, 4)
+    assert.deepEqual(c.takeAcks(), [{ to: 'A', epoch: 8 }], 'A gets it in a later epoch')
+  })
+
+  it('makes an unacknowledged claim again in a new epoch after the reclaim time', () => {
+    const a = new BrokerElection(peer('A', 100), 3000, 1000)
+    a.onPeerSeen(peer('B', 200), 0, 0)
+    const first = a.claimedEpoch as number
+    a.onPeerSeen(peer('B', 200), 0, 1500)
+    a.onTick(1500)
+    assert.ok((a.claimedEpoch as number) > first)
+    assert.equal(a.isBroker, false)
   })
 })
 

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { run, fixture, CLI, type RunResult } from '../helpers/run.js'
 import { LongLivedMesh } from '../helpers/mesh.js'
 
-interface MeshRunReport { ok: boolean, tagsOk: boolean, error: string, size: number, workers: string[], brokerBefore: string, brokerAfter: string }
+interface MeshRunReport { ok: boolean, tagsOk: boolean, laterOk: boolean, error: string, size: number, workers: string[], brokerBefore: string, brokerAfter: string }
 
 const report = (r: RunResult): MeshRunReport => {
   assert.equal(r.code, 0, `the run failed:\n${r.stdout}\n${r.stderr}`)
@@ -51,7 +51,7 @@ describe('long-lived mesh (--listen / --join)', function () {
     for (const [r, tag] of [[alpha, 'alpha'], [beta, 'beta']] as const) {
       const out = report(r)
       assert.ok(out.ok, `${tag}: every value right and in order`)
-      assert.ok(out.tagsOk, `${tag}: every task saw its own run's constant`)
+      assert.ok(out.tagsOk && out.laterOk, `${tag}: every task saw its own run's constants`)
       assert.equal(out.size, 4, `${tag}: three long-lived workers and the origin`)
       assert.ok(out.workers.length >= 2, `${tag}: the work spread: ${out.workers.join(' ')}`)
     }
@@ -89,6 +89,7 @@ describe('long-lived mesh (--listen / --join)', function () {
     assert.ok(killed, 'the broker was killed mid-map')
     const out = report(r)
     assert.ok(out.ok && out.tagsOk, 'every value right, every task saw the constant')
+    assert.ok(out.laterOk, 'a constant defined after the broker died is numbered by the new one and seen with the first')
     assert.equal(out.brokerBefore, `${hostname()}:${broker}`)
     assert.notEqual(out.brokerAfter, out.brokerBefore, 'another peer holds the broker role')
     await mesh.waitFor(() => /worker \d+ exited \(signal SIGKILL\).*restarting it/.test(mesh.stderr), 'the restart of the killed worker')
