@@ -50,6 +50,7 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
     swarmKey,
     bootstrap: options.join,
     mdns: options.mdns,
+    onWarning: message => { report(`scoop-node: ${message}`) },
     onRunRefused: (_spec, peer, error) => { report(`scoop-node: worker ${peer} does not take part in this run: ${error}`) }
   })
   const spec: RunSpec = { id: randomBytes(8).toString('hex'), origin: host.self.id, script: options.script, workDir: options.workDir, argv: options.argv }

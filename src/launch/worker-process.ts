@@ -35,6 +35,7 @@ async function start (config: WorkerConfig): Promise<void> {
     workerName,
     listen: config.listen,
     mdns: config.mdns,
+    onWarning: message => { console.error(`scoop-node worker ${workerName}: ${message}`) },
     swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
     startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
       failed,

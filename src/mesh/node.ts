@@ -49,6 +49,8 @@ export interface MeshEvents {
   /** Messages of one scope: `run` is the run they belong to, '' for the mesh itself. */
   onMessages: (from: PeerId, run: string, messages: WireMessage[]) => void
   onGossip: (topic: string, data: Uint8Array, from: PeerId) => void
+  /** Something the user should hear of (discovery cannot work here, say); the node goes on. */
+  onWarning?: (message: string) => void
 }
 
 export interface MeshNodeInit {
@@ -249,14 +251,18 @@ export class MeshNode {
    */
   private watchMdnsSocket (): void {
     const socket = (this.libp2p.services.mdns as { mdns?: MulticastDnsSocket }).mdns
+    const warn = (message: string): void => {
+      log.error(message)
+      this.events.onWarning?.(message)
+    }
     if (socket == null) {
-      log.error('mDNS did not start: peers will not be discovered')
+      warn('mDNS did not start: peers will not be discovered')
       return
     }
-    socket.on('error', err => { log.error('mDNS socket error: %s', err.message) })
+    socket.on('error', err => { warn(`mDNS socket error: ${err.message}`) })
     socket.on('warning', err => { log.error('mDNS socket warning: %s', err.message) })
     socket.query([{ name: MDNS_SERVICE_TAG, type: 'PTR' }], err => {
-      if (err != null) log.error('mDNS query could not be sent (%s): is there a multicast route? Peers will not be discovered', err.message)
+      if (err != null) warn(`mDNS query could not be sent (${err.message}): is there a multicast route? Peers will not be discovered`)
     })
   }
 

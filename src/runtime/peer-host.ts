@@ -32,6 +32,8 @@ export interface PeerHostInit {
    * `failed` reports that the executor could not load the run's module.
    */
   startExecutor?: (spec: RunSpec, info: RuntimeInfo, failed: (error: string) => void) => RunExecutor
+  /** Something the user should hear of (see MeshEvents.onWarning). */
+  onWarning?: (message: string) => void
   /** A peer could not take part in a run started here (told only to the run's origin). */
   onRunRefused?: (spec: RunSpec, peerName: string, error: string) => void
 }
@@ -72,7 +74,8 @@ export class PeerHost implements RunHost {
       onPeerConnected: peer => { host?.onPeerConnected(peer) },
       onPeerDisconnected: peer => { host?.onPeerDisconnected(peer) },
       onMessages: (from, run, messages) => { host?.onMessages(from, run, messages) },
-      onGossip: (topic, data, from) => { host?.onGossip(topic, data, from) }
+      onGossip: (topic, data, from) => { host?.onGossip(topic, data, from) },
+      onWarning: init.onWarning
     })
     host = new PeerHost(mesh, init, startedAt)
     mesh.subscribe(MEMBERSHIP_TOPIC)

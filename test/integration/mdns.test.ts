@@ -18,7 +18,10 @@ describe('a mesh found by mDNS (--mdns) across a real link', function () {
       this.skip()
     }
   })
-  after(async () => { await lab?.cleanup() })
+  afterEach(async () => {
+    await lab?.cleanup()
+    lab = undefined
+  })
 
   it('an origin started with --mdns finds long-lived workers on another host and runs on them', async () => {
     lab = NetnsLab.create({ hosts: 2, topology: 'veth' })
@@ -34,5 +37,15 @@ describe('a mesh found by mDNS (--mdns) across a real link', function () {
     assert.equal(out.size, 2, 'the origin and the worker on the other host')
     assert.ok(out.workers.includes(`${hostname()}:${pid}`), `the worker across the link ran tasks: ${String(out.workers)}`)
     assert.ok(workers.running, 'the long-lived worker stays up after the run')
+  })
+
+  it('on a host without a multicast route, --mdns says that peers will not be found, and the worker stays up', async () => {
+    lab = NetnsLab.create({ hosts: 2, multicastRoute: false })
+    const [host] = lab.hosts
+    const workers = lab.spawnNode(host, [CLI, '-v', '--mdns', '--insecure', '--listen', `/ip4/${host.address}/tcp/0`, '-n', '1'])
+    const [, pid] = await workers.waitForLine(/worker (\d+) up on/, { stream: 'stderr' })
+    await workers.waitForLine(/mDNS query could not be sent .*is there a multicast route\? Peers will not be discovered/, { stream: 'stderr' })
+    assert.ok(workers.running)
+    process.kill(Number(pid), 0) // throws if the worker is gone
   })
 })

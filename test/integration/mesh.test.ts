@@ -138,6 +138,15 @@ describe('long-lived mesh (--listen / --join)', function () {
     assert.match(stranger.stderr, /could not reach peer/)
   })
 
+  it('a worker whose bootstrap peer cannot be reached says so, stays up and keeps trying', async () => {
+    const nobody = '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWLxkoEHErNeG46fHS2xWhNbpxVf8Y83rUgZNnzTyrgsxb'
+    const mesh = await startMesh(['--join', nobody, '-n', '1'])
+    await mesh.waitFor(() => mesh.stderr.includes(`could not reach peer ${nobody}`), 'the report of the unreachable peer')
+    assert.match(mesh.stderr, /ECONNREFUSED.*; trying again every 5 s/)
+    assert.equal(mesh.child.exitCode, null, 'the supervisor is up')
+    process.kill(mesh.workerPids[0], 0) // throws if the worker is gone
+  })
+
   it('runs on without a worker that cannot find the script, and says why', async () => {
     const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
     const r = await origin(mesh.address!, ['--path', join(dir, 'nowhere'), 'test/fixtures/meshRun.ts', 'path', '1', '5', '1'])
