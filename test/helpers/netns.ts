@@ -230,3 +230,26 @@ export class NetnsLab {
     if (failures.length > 0) throw new Error(`netns cleanup: ${failures.join('; ')}`)
   }
 }
+
+/**
+ * For a mocha suite whose tests each make a lab: skips the suite, saying why, where namespaces
+ * cannot be made, and cleans up each test's lab after it, whatever happened. Returns the maker.
+ */
+export function labPerTest (): (options: NetnsLabOptions) => NetnsLab {
+  let lab: NetnsLab | undefined
+  before(function () {
+    const reason = netnsUnavailableReason()
+    if (reason !== undefined) {
+      process.stdout.write(`      (skipped: ${reason})\n`)
+      this.skip()
+    }
+  })
+  afterEach(async () => {
+    await lab?.cleanup()
+    lab = undefined
+  })
+  return options => {
+    lab = NetnsLab.create(options)
+    return lab
+  }
+}

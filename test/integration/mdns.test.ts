@@ -4,27 +4,15 @@
 // Needs root (network namespaces); skipped, saying why, otherwise.
 import { strict as assert } from 'node:assert'
 import { hostname } from 'node:os'
-import { NetnsLab, netnsUnavailableReason } from '../helpers/netns.js'
+import { labPerTest } from '../helpers/netns.js'
 import { CLI, fixture } from '../helpers/run.js'
 
 describe('a mesh found by mDNS (--mdns) across a real link', function () {
   this.timeout(120_000)
-  let lab: NetnsLab | undefined
-
-  before(function () {
-    const reason = netnsUnavailableReason()
-    if (reason !== undefined) {
-      process.stdout.write(`      (skipped: ${reason})\n`)
-      this.skip()
-    }
-  })
-  afterEach(async () => {
-    await lab?.cleanup()
-    lab = undefined
-  })
+  const makeLab = labPerTest()
 
   it('an origin started with --mdns finds long-lived workers on another host and runs on them', async () => {
-    lab = NetnsLab.create({ hosts: 2, topology: 'veth' })
+    const lab = makeLab({ hosts: 2, topology: 'veth' })
     const [workerHost, originHost] = lab.hosts
     const workers = lab.spawnNode(workerHost, [CLI, '-v', '--mdns', '--insecure', '--listen', `/ip4/${workerHost.address}/tcp/0`, '-n', '1'])
     const [, pid] = await workers.waitForLine(/worker (\d+) up on/, { stream: 'stderr' })
@@ -40,7 +28,7 @@ describe('a mesh found by mDNS (--mdns) across a real link', function () {
   })
 
   it('on a host without a multicast route, --mdns says that peers will not be found, and the worker stays up', async () => {
-    lab = NetnsLab.create({ hosts: 2, multicastRoute: false })
+    const lab = makeLab({ hosts: 2, multicastRoute: false })
     const [host] = lab.hosts
     const workers = lab.spawnNode(host, [CLI, '-v', '--mdns', '--insecure', '--listen', `/ip4/${host.address}/tcp/0`, '-n', '1'])
     const [, pid] = await workers.waitForLine(/worker (\d+) up on/, { stream: 'stderr' })

@@ -4,7 +4,7 @@
 // Needs root (network namespaces); skipped, saying why, otherwise.
 import { strict as assert } from 'node:assert'
 import { fileURLToPath } from 'node:url'
-import { NetnsLab, netnsUnavailableReason, type NetnsHost, type NetnsLabOptions, type NetnsProcess } from '../helpers/netns.js'
+import { labPerTest, type NetnsHost, type NetnsLab, type NetnsProcess } from '../helpers/netns.js'
 import { newSwarmKey } from '../../src/mesh/node.js'
 
 const PEER_SCRIPT = fileURLToPath(new URL('./mdns-peer.js', import.meta.url))
@@ -30,24 +30,8 @@ const failedToDial = async (dialer: Peer, target: Peer): Promise<unknown> =>
 const hasLinked = (peer: Peer, other: Peer): boolean => peer.process.stdout.includes(`linked ${other.id}`)
 
 describe('mesh: mDNS discovery across a real link', function () {
-  let lab: NetnsLab | undefined
-
-  before(function () {
-    const reason = netnsUnavailableReason()
-    if (reason !== undefined) {
-      process.stdout.write(`      (skipped: ${reason})\n`)
-      this.skip()
-    }
-  })
-  afterEach(async () => {
-    await lab?.cleanup()
-    lab = undefined
-  })
-  /** A lab for this test, cleaned up after it whatever happens. */
-  const makeLab = (options: NetnsLabOptions): NetnsLab => {
-    lab = NetnsLab.create(options)
-    return lab
-  }
+  /** A lab for each test, cleaned up after it whatever happens. */
+  const makeLab = labPerTest()
 
   it('two peers on a veth link find each other by mDNS alone and exchange a hello', async () => {
     const pair = makeLab({ hosts: 2, topology: 'veth' })
