@@ -5,14 +5,18 @@ import { Future } from '../runtime/future.js'
 import { MapRun } from '../runtime/map-run.js'
 import { runtime, readyRuntime } from '../runtime/context.js'
 import { assertEncodable, decodeValue, deserializeError, encodeChecked } from '../runtime/encoding.js'
-import { checkWaitOptions, waitFor, type WaitOptions } from '../runtime/waiting.js'
+import { checkRetryOptions, checkWaitOptions, waitFor, type RetryOptions, type WaitOptions } from '../runtime/waiting.js'
 import { FunctionRegistry } from '../runtime/functions.js'
 import type { ExecutorRuntime } from '../runtime/executor.js'
 import { InvalidArgumentError, TimeoutError } from '../errors.js'
 
 export { Future }
 
-export interface MapOptions extends WaitOptions {}
+/** Options of a map: `timeout`/`signal` for the whole map, `retries` for each of its tasks. */
+export interface MapOptions extends WaitOptions, RetryOptions {}
+
+/** Options of futures.submitWith. */
+export interface SubmitOptions extends RetryOptions {}
 
 /** The value of a map: await it for an array, or iterate it with `for await` for results as they come, in order. */
 export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
@@ -56,6 +60,7 @@ function splitOptions (rest: unknown[], call: string): { iterables: Array<Iterab
   if (rest.length > 1 && last != null && typeof last === 'object' && !(Symbol.iterator in last)) {
     options = rest.pop() as MapOptions
     checkWaitOptions(options, call)
+    checkRetryOptions(options, call)
   }
   if (rest.length === 0) throw new InvalidArgumentError(`${call}: at least one iterable of inputs is needed`)
   rest.forEach((it, k) => {
@@ -164,17 +169,34 @@ export async function mapScan<R> (mapFn: (...args: any[]) => R | Promise<R>, red
  * argument that cannot travel throws here, at the call.
  */
 export function submit<F extends (...args: any[]) => any> (fn: F, ...args: Parameters<F>): Future<Awaited<ReturnType<F>>> {
+  return submitTask(fn, args, {}, 'futures.submit')
+}
+
+/**
+ * futures.submit with options first: `{ retries: 0 }` for a task that must not run twice (not
+ * idempotent). If the worker holding it is lost, its future rejects with WorkerLostError.
+ *
+ * @example
+ * const receipt = await futures.submitWith({ retries: 0 }, chargeCard, order)
+ */
+export function submitWith<F extends (...args: any[]) => any> (options: SubmitOptions, fn: F, ...args: Parameters<F>): Future<Awaited<ReturnType<F>>> {
+  if (options == null || typeof options !== 'object') throw new InvalidArgumentError('futures.submitWith: the first argument must be an options object such as { retries: 0 }')
+  checkRetryOptions(options, 'futures.submitWith')
+  return submitTask(fn, args, options, 'futures.submitWith')
+}
+
+function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], options: SubmitOptions, call: string): Future<Awaited<ReturnType<F>>> {
   type R = Awaited<ReturnType<F>>
-  FunctionRegistry.precheck(fn, 'futures.submit')
+  FunctionRegistry.precheck(fn, call)
   const label = `${fn.name}()`
-  args.forEach((arg, k) => { assertEncodable(arg, () => `argument ${k + 1} of futures.submit(${fn.name})`) })
-  const payload = encodeChecked(args, () => `the arguments of futures.submit(${fn.name})`)
+  args.forEach((arg, k) => { assertEncodable(arg, () => `argument ${k + 1} of ${call}(${fn.name})`) })
+  const payload = encodeChecked(args, () => `the arguments of ${call}(${fn.name})`)
   let seq: number | undefined
   let rt = readyRuntime()
   const future = new Future<R>(label, () => { if (seq !== undefined) rt?.cancel(seq) })
   const send = (r: ExecutorRuntime): void => {
     rt = r
-    seq = r.submit(r.registry.referenceOf(fn, 'futures.submit'), payload, 0, {
+    seq = r.submit(r.registry.referenceOf(fn, call), payload, 0, {
       onResult: (ok, data) => {
         let outcome: { ok: true, value: R } | { ok: false, error: Error }
         try {
@@ -185,7 +207,7 @@ export function submit<F extends (...args: any[]) => any> (fn: F, ...args: Param
         future.settle(outcome)
       },
       onStarted: () => { future.markRunning() }
-    })
+    }, options.retries)
   }
   if (rt != null) {
     send(rt)

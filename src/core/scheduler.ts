@@ -19,6 +19,8 @@ export type SchedulerAction =
   | { type: 'resolve', seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number }
   /** An owned task started running on another peer. */
   | { type: 'started', seq: number }
+  /** An owned task was lost with a peer more often than its `retries` allow: it is not run again. */
+  | { type: 'lost', seq: number, peer: PeerId, retries: number }
   /** An owned task was lost with MAX_TASK_LOSSES peers: it is quarantined, not run again. */
   | { type: 'quarantined', seq: number, lastPeer: PeerId, losses: number }
   /** Tasks wait for shared constants this peer has not received yet: fetch those after `after`. */
@@ -39,6 +41,8 @@ interface OwnedTask {
   started: boolean
   /** Peers lost while they held this task. */
   losses: number
+  /** Losses it may be run again after (see RetryOptions); undefined: up to the quarantine. */
+  retries: number | undefined
 }
 
 const keyOf = (owner: PeerId, seq: number): string => `${owner}#${seq}`
@@ -155,9 +159,9 @@ export class Scheduler {
   // ---- local events -------------------------------------------------------------------------
 
   /** A task submitted on this peer (seq from allocateSeq). */
-  submit (task: Task, now: number): void {
+  submit (task: Task, now: number, retries?: number): void {
     this.now = now
-    this.owned.set(task.seq, { task, location: null, started: false, losses: 0 })
+    this.owned.set(task.seq, { task, location: null, started: false, losses: 0, retries })
     this.deque.push(task)
     this.pump()
   }
@@ -241,6 +245,12 @@ export class Scheduler {
     for (const [seq, entry] of this.owned) {
       if (entry.location !== peer) continue
       entry.losses++
+      if (entry.retries !== undefined && entry.losses > entry.retries) {
+        // Not to be run again (it may have run there already): its owner is told.
+        this.owned.delete(seq)
+        this.actions.push({ type: 'lost', seq, peer, retries: entry.retries })
+        continue
+      }
       if (entry.losses >= MAX_TASK_LOSSES) {
         // Most likely the task itself kills its workers: stop feeding it more of them.
         this.owned.delete(seq)

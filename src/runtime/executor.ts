@@ -67,11 +67,11 @@ export class ExecutorRuntime {
 
   // ---- submitting ---------------------------------------------------------------------------
 
-  submit (fn: FunctionRef, payload: Uint8Array, chunk: number, submission: Submission): number {
+  submit (fn: FunctionRef, payload: Uint8Array, chunk: number, submission: Submission, retries?: number): number {
     if (this.closed) throw new MeshError('the scoop-node mesh has been shut down')
     const seq = this.nextSeq++
     this.submissions.set(seq, submission)
-    this.out.post({ k: 'submit', seq, fn, payload, chunk })
+    this.out.post({ k: 'submit', seq, fn, payload, chunk, ...(retries !== undefined ? { retries } : {}) })
     this.updateRef()
     return seq
   }

@@ -17,6 +17,8 @@ export interface MapRunOptions {
   signal?: AbortSignal
   /** Results in input order (map) or as they complete (mapAsCompleted). */
   ordered: boolean
+  /** Re-executions of a chunk lost with its worker (see RetryOptions). */
+  retries?: number
 }
 
 const log = logger('scoop:map')
@@ -174,7 +176,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     this.bytesPerItem = Math.max(this.bytesPerItem * 0.5, payload.byteLength / items.length)
     const seq = this.rt.submit(this.fn, payload, items.length, {
       onResult: (ok, data, peer, ms) => { this.onChunkResult(start, items.length, ok, data, ms, peer) }
-    })
+    }, this.options.retries)
     this.inFlight.set(start, { start, count: items.length, seq })
   }
 

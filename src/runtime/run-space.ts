@@ -10,7 +10,7 @@ import { encode } from '../core/codec.js'
 import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type WireMessage } from '../core/wire.js'
 import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
 import { serializeError } from './encoding.js'
-import { TaskQuarantinedError } from '../errors.js'
+import { TaskQuarantinedError, WorkerLostError } from '../errors.js'
 import { CONST_FETCH_RETRY_MS } from '../defaults.js'
 
 const log = logger('scoop:run')
@@ -193,7 +193,7 @@ export class RunSpace {
         case 'submit':
           this.scheduler.submit({
             owner: this.host.selfId, seq: msg.seq, fn: msg.fn, payload: msg.payload, chunk: msg.chunk, constSeq: this.consts.highest
-          }, now)
+          }, now, msg.retries)
           break
         case 'cancel': this.scheduler.cancel(msg.seq, now); break
         case 'yield': this.scheduler.onExecutorYield(msg.owner, msg.seq, now); break
@@ -408,6 +408,12 @@ export class RunSpace {
         this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer: this.host.peerName(action.peer), ms: action.ms })
         break
       case 'started': this.executor?.post({ k: 'started', seq: action.seq }); break
+      case 'lost': {
+        const name = this.host.peerName(action.peer)
+        const error = new WorkerLostError(`the worker ${name} was lost while it held this task, which may or may not have run there; it is not run again ({ retries: ${action.retries} })`)
+        this.executor?.post({ k: 'resolve', seq: action.seq, ok: false, data: encode(serializeError(error, name)), peer: name, ms: 0 })
+        break
+      }
       case 'quarantined': {
         const name = this.host.peerName(action.lastPeer)
         const error = new TaskQuarantinedError(`the task was quarantined: ${action.losses} workers died while holding it (the last one: ${name}); it is not run again`)

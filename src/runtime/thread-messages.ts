@@ -23,7 +23,7 @@ export type HostToExecutor =
   | { k: 'setConstReply', req: number, error: string }
 
 export type ExecutorToHost =
-  | { k: 'submit', seq: number, fn: FunctionRef, payload: Uint8Array, chunk: number }
+  | { k: 'submit', seq: number, fn: FunctionRef, payload: Uint8Array, chunk: number, retries?: number }
   | { k: 'cancel', seq: number }
   | { k: 'yield', owner: PeerId, seq: number }
   | { k: 'result', owner: PeerId, seq: number, ok: boolean, data: Uint8Array, ms: number }

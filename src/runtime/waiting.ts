@@ -8,6 +8,23 @@ export interface WaitOptions {
   signal?: AbortSignal
 }
 
+/** How often a task lost with its worker runs again (see SubmitOptions). */
+export interface RetryOptions {
+  /**
+   * Re-executions allowed when the worker holding the task is lost: unset, as many as the
+   * quarantine allows (MAX_TASK_LOSSES); 0 for a task that must not run twice (its future then
+   * rejects with WorkerLostError, naming the worker, whether or not the task had started).
+   */
+  retries?: number
+}
+
+export function checkRetryOptions (options: RetryOptions, call: string): void {
+  const { retries } = options
+  if (retries !== undefined && !(Number.isInteger(retries) && retries >= 0)) {
+    throw new InvalidArgumentError(`${call}: options.retries must be a non-negative integer, got ${String(retries)}`)
+  }
+}
+
 export function checkWaitOptions (options: WaitOptions, call: string): void {
   if (options == null || typeof options !== 'object') throw new InvalidArgumentError(`${call}: options must be an object`)
   const { timeout } = options

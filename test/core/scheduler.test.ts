@@ -42,6 +42,21 @@ describe('core/Scheduler', () => {
     assert.equal(s.stats.requeued, 2)
   })
 
+  it('a task with retries runs again that many times after losing its worker, then is reported lost', () => {
+    const s = new Scheduler({ self: 'O', executorSlots: 0 })
+    s.submit(task('O', 1), 0, 1)
+    for (const [thief, at] of [['T1', 1], ['T2', 3]] as const) {
+      s.onPeerJoined(thief, 0, at)
+      s.takeActions()
+      s.onMessage(thief, { t: 'steal' }, at)
+      assert.deepEqual(sends(s.takeActions(), 'tasks').map(x => x.to), [thief])
+      s.onPeerLeft(thief, at + 1)
+    }
+    const lost = s.takeActions().filter(a => a.type === 'lost')
+    assert.deepEqual(lost, [{ type: 'lost', seq: 1, peer: 'T2', retries: 1 }], 'one retry after T1, lost with T2')
+    assert.equal(s.load, 0, 'not queued again')
+  })
+
   it('a leaving peer hands queued tasks back to their owners, finishes what runs, and steals no more', () => {
     // The owner gives T two tasks; T starts one, then leaves.
     const owner = new Scheduler({ self: 'O', executorSlots: 0 })

@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert'
 import { run, scoop, fixture, example, processGroupMembers, CLI, ROOT, type RunResult } from '../helpers/run.js'
 import { join } from 'node:path'
-import { tmpdir } from 'node:os'
+import { hostname, tmpdir } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import '../../src/polyfill.js'
@@ -114,6 +114,26 @@ describe('launcher', function () {
     assert.equal(r.code, 0, r.stderr)
     assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { ok: true, size: 2 })
     assert.match(r.stderr, new RegExp(`worker process ${killed} exited unexpectedly \\(signal SIGKILL\\)`))
+    clean(r)
+  })
+
+  it('a task submitted with { retries: 0 } is not run again when its worker dies: WorkerLostError names the worker', async () => {
+    let killed = 0
+    const r = await run([CLI, '-n', '3', '--no-origin-tasks', fixture('noRetry.ts'), '3'], {
+      timeout: 90_000,
+      onStdout: text => {
+        const m = /HOLDING (\d+)/.exec(text)
+        if (m != null && killed === 0) { killed = Number(m[1]); process.kill(killed, 'SIGKILL') }
+      }
+    })
+    assert.ok(killed > 0, `the task never ran: ${r.stdout} ${r.stderr}`)
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+    assert.equal(out.badOption, 'InvalidArgumentError')
+    assert.equal(out.error?.name, 'WorkerLostError')
+    assert.match(out.error?.message, new RegExp(`the worker ${hostname()}:${killed} was lost while it held this task.*\\{ retries: 0 \\}`))
+    assert.equal((r.stdout.match(/HOLDING/g) ?? []).length, 1, 'the task ran once, not again')
+    assert.deepEqual(out.again, [1, 4, 9], 'the run goes on')
     clean(r)
   })
 
