@@ -69,8 +69,21 @@ export const MAX_RUNS_PER_PEER = 64
 export const WORKER_RESTART_DELAY_MS = 1000
 export const WORKER_RESTARTS_PER_MINUTE = 10
 
-/** A long-lived worker whose bootstrap peer cannot be reached tries again this often. */
-export const BOOTSTRAP_RETRY_MS = 5000
+/** Exit code of a long-lived worker that left to be replaced by a fresh one (--max-tasks-per-worker, --max-memory); EX_TEMPFAIL. */
+export const RECYCLE_EXIT_CODE = 75
+
+/** How often a long-lived worker checks its recycling limits. */
+export const RECYCLE_CHECK_MS = 500
+
+/** A peer whose bootstrap peer cannot be reached tries again this often. */
+export const BOOTSTRAP_RETRY_MS = 2000
+
+/** An origin joining a mesh tries its --join peers this often, for up to ORIGIN_JOIN_WITHIN_MS, before it gives up. */
+export const JOIN_RETRY_MS = 250
+export const ORIGIN_JOIN_WITHIN_MS = 10_000
+
+/** After the link to a bootstrap peer drops, the first try to get it back (a restarted worker needs a moment to listen again). */
+export const REJOIN_DELAY_MS = 500
 
 /** A worker stopped with SIGTERM finishes its running tasks for at most this long before it goes (its queued ones go back at once). */
 export const LEAVE_GRACE_MS = 30_000

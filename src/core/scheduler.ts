@@ -90,7 +90,7 @@ export class Scheduler {
   private leaving = false
 
   /** Counters for status and benchmarks. */
-  readonly stats = { executed: 0, stolen: 0, given: 0, stealRequests: 0, emptySteals: 0, requeued: 0 }
+  readonly stats = { executed: 0, executedItems: 0, stolen: 0, given: 0, stealRequests: 0, emptySteals: 0, requeued: 0 }
 
   constructor (init: SchedulerInit) {
     this.self = init.self
@@ -196,11 +196,14 @@ export class Scheduler {
   onExecutorResult (owner: PeerId, seq: number, ok: boolean, data: Uint8Array, ms: number, now: number): void {
     this.now = now
     const key = keyOf(owner, seq)
-    if (!this.executing.delete(key)) return
+    const task = this.executing.get(key)
+    if (task === undefined) return
+    this.executing.delete(key)
     this.suspended.delete(key)
     this.aheadRefused = false
     this.startNotices.delete(key) // the result says it all
     this.stats.executed++
+    this.stats.executedItems += Math.max(1, task.chunk)
     if (owner === this.self) {
       this.resolveOwned(seq, ok, data, this.self, ms)
     } else if (this.peerLoads.has(owner)) {

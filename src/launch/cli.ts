@@ -29,6 +29,8 @@ interface CliOptions {
   insecure?: boolean
   path?: string
   mdns?: boolean
+  maxTasksPerWorker?: number
+  maxMemory?: number
 }
 
 const positiveInt = (what: string) => (value: string): number => {
@@ -77,6 +79,8 @@ function buildProgram (): Command {
     .addOption(new Option('--key <file>', 'the mesh\'s swarm key file (from scoop-node keygen); also SCOOP_KEY_FILE').env('SCOOP_KEY_FILE'))
     .option('--insecure', 'let a long-lived mesh run without a swarm key: anyone who reaches it can run code on it')
     .option('--path <dir>', 'the directory holding the script on every worker\'s host (SCOOP\'s --path; default: the script\'s own path)')
+    .addOption(new Option('--max-tasks-per-worker <N>', 'long-lived workers: recycle a worker (it leaves without losing work and a fresh one starts) after it has run N task items').argParser(positiveInt('--max-tasks-per-worker')))
+    .addOption(new Option('--max-memory <MB>', 'long-lived workers: recycle a worker whose resident memory grows past MB megabytes').argParser(positiveInt('--max-memory')))
     .option('--debug', 'set scoop.debug in the script and enable scoop-node\'s debug log (DEBUG=scoop:*)')
     .passThroughOptions()
     .addHelpText('after', `
@@ -181,7 +185,8 @@ export async function main (argv = process.argv): Promise<void> {
 
   if (script === undefined) {
     if (join.length === 0 && opts.listen.length === 0 && opts.mdns !== true) fail('missing the script to run (or --listen/--join/--mdns to start long-lived workers)')
-    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, report, verbose })
+    const recycle = opts.maxTasksPerWorker !== undefined || opts.maxMemory !== undefined ? { maxTasks: opts.maxTasksPerWorker, maxMemoryMb: opts.maxMemory } : undefined
+    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, recycle, report, verbose })
     return
   }
 
@@ -192,6 +197,7 @@ export async function main (argv = process.argv): Promise<void> {
   const workers = opts.workers ?? (onMesh ? 1 : availableParallelism())
   if (!opts.originTasks && workers < 2 && !onMesh) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
   if (opts.listen.length > 0) fail('--listen is for long-lived workers (no script); an origin dials out to its mesh')
+  if (opts.maxTasksPerWorker !== undefined || opts.maxMemory !== undefined) fail('--max-tasks-per-worker and --max-memory recycle long-lived workers (no script)')
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
   const origin = await startOrigin({

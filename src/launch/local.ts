@@ -18,9 +18,13 @@ export interface WorkerConfig {
   listen?: string[]
   /** Find the mesh's peers by mDNS too. */
   mdns?: boolean
+  /** A long-lived worker leaves and exits with RECYCLE_EXIT_CODE after this many task items, or above this RSS (SCOOP users' --max-tasks-per-worker, --max-memory). */
+  recycle?: { maxTasks?: number, maxMemoryMb?: number }
   workerName?: string
   /** The mesh's swarm key, as text: it travels over the IPC channel, never on a command line. */
   swarmKey?: string
+  /** The worker's peer identity, base64 (see MeshNodeInit.identity): the same peer id when it is restarted. */
+  identity?: string
 }
 
 export interface LocalWorkerOptions {

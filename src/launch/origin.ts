@@ -11,6 +11,7 @@ import type { RunSpec } from '../core/wire.js'
 import type { RunSpace } from '../runtime/run-space.js'
 import { newSwarmKey } from '../mesh/node.js'
 import { LocalWorkers } from './local.js'
+import { ORIGIN_JOIN_WITHIN_MS } from '../defaults.js'
 
 export interface OriginOptions {
   /** Worker processes to start besides the origin (SCOOP's -n minus one). */
@@ -48,11 +49,18 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
   const host = await PeerHost.start({
     workerName: `${hostname()}:${process.pid}`,
     swarmKey,
-    bootstrap: options.join,
     mdns: options.mdns,
     onWarning: message => { report(`scoop-node: ${message}`) },
     onRunRefused: (_spec, peer, error) => { report(`scoop-node: worker ${peer} does not take part in this run: ${error}`) }
   })
+  if (options.join != null && options.join.length > 0) {
+    await host.joinAny(options.join, ORIGIN_JOIN_WITHIN_MS).catch(async (err: Error) => {
+      await host.stop()
+      throw err
+    })
+    // Back to the mesh whenever the link to a --join peer drops (a long-lived worker restarted).
+    for (const addr of options.join) host.keepLinked(addr)
+  }
   const spec: RunSpec = { id: randomBytes(8).toString('hex'), origin: host.self.id, script: options.script, workDir: options.workDir, argv: options.argv }
   // The executor thread belongs to the launcher, which ends the process with it.
   const run = host.startRun(spec, { port: executorPort, terminate: () => {} }, options.runsTasks)

@@ -4,7 +4,8 @@
 // the mesh's address, and stops them all on SIGINT/SIGTERM.
 
 import { LocalWorkers, type WorkerConfig } from './local.js'
-import { LEAVE_GRACE_MS, WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
+import { newPeerIdentity } from '../mesh/node.js'
+import { LEAVE_GRACE_MS, RECYCLE_EXIT_CODE, WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
 
 export interface ServeOptions {
   workers: number
@@ -16,9 +17,17 @@ export interface ServeOptions {
   /** The mesh's swarm key; null: an open mesh (--insecure). */
   swarmKey: Uint8Array | null
   nice?: number
+  /** Recycling limits of each worker (see WorkerConfig.recycle). */
+  recycle?: WorkerConfig['recycle']
   report: (line: string) => void
   verbose: (line: string) => void
 }
+
+/** The listen addresses with the port the first worker got: a restarted first worker comes back where it was. */
+const pinPorts = (listen: string[] | undefined, bound: string[]): string[] | undefined => listen?.map(addr => {
+  const port = /\/tcp\/(\d+)/.exec(bound.find(b => b.startsWith(addr.replace(/\/tcp\/\d+.*/, '/tcp/'))) ?? bound[0] ?? '')?.[1]
+  return port !== undefined ? addr.replace(/\/tcp\/0(?=\/|$)/, `/tcp/${port}`) : addr
+})
 
 /** The same listen addresses with any port: for the workers besides the first. */
 const anyPort = (addr: string): string => addr.replace(/\/(tcp|udp)\/\d+/, '/$1/0')
@@ -29,6 +38,8 @@ const localAddress = (addrs: string[]): string => addrs.find(a => a.startsWith('
 export async function serveMesh (options: ServeOptions): Promise<void> {
   const swarmKey = options.swarmKey != null ? new TextDecoder().decode(options.swarmKey) : undefined
   const configs = new Map<number, WorkerConfig>()
+  /** Where each live worker listens: a restarted worker joins through them. */
+  const liveAddrs = new Map<number, string[]>()
   const restarts: number[] = []
   let stopping = false
   let firstUp: (addrs: string[]) => void = () => {}
@@ -37,13 +48,21 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
   const workers: LocalWorkers = new LocalWorkers({
     nice: options.nice,
     onUp: (pid, addrs) => {
+      liveAddrs.set(pid, addrs)
       options.verbose(`scoop-node: worker ${pid} up on ${addrs.join(', ')}`)
       if (configs.get(pid) === first) firstUp(addrs)
     },
     onUnexpectedExit: (pid, code, signal) => {
       const config = configs.get(pid)
       configs.delete(pid)
+      liveAddrs.delete(pid)
       if (stopping || config == null) return
+      if (code === RECYCLE_EXIT_CODE) {
+        // It left on purpose, without losing work (it said why): a fresh one takes its place now.
+        options.report(`scoop-node: worker ${pid} recycled; starting a fresh one`)
+        restart(config)
+        return
+      }
       const now = Date.now()
       while (restarts.length > 0 && now - restarts[0] > 60_000) restarts.shift()
       const how = signal != null ? `signal ${signal}` : `exit code ${String(code)}`
@@ -53,19 +72,28 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
       }
       restarts.push(now)
       options.report(`scoop-node: worker ${pid} exited (${how})${code === 0 ? ', having left the mesh' : '; its tasks go back to their owners'}; restarting it`)
-      setTimeout(() => { if (!stopping) start(config) }, WORKER_RESTART_DELAY_MS)
+      setTimeout(() => { if (!stopping) restart(config) }, WORKER_RESTART_DELAY_MS)
     }
   })
   const start = (config: WorkerConfig): void => {
     for (const pid of workers.spawn(1, config)) configs.set(pid, config)
   }
+  /** A worker that died comes back joined to the live ones, which link it to the rest of the mesh. */
+  const restart = (config: WorkerConfig): void => {
+    const through = [...liveAddrs.values()].map(localAddress)
+    start({ ...config, bootstrap: [...new Set([...config.bootstrap, ...through])] })
+  }
 
   // mDNS announces the listen addresses: loopback would reach no other host.
   const listen = options.listen.length > 0 ? options.listen : (options.mdns ? ['/ip4/0.0.0.0/tcp/0'] : undefined)
-  const first: WorkerConfig = { bootstrap: options.join, listen, mdns: options.mdns, swarmKey }
+  // The first worker keeps its identity (and port) across restarts: the address printed below
+  // stays good for --join.
+  const identity = Buffer.from(await newPeerIdentity()).toString('base64')
+  const first: WorkerConfig = { bootstrap: options.join, listen, mdns: options.mdns, swarmKey, identity, recycle: options.recycle }
   start(first)
   const addrs = await firstAddrs
-  const rest: WorkerConfig = { bootstrap: [localAddress(addrs)], listen: listen?.map(anyPort), swarmKey }
+  for (const [pid, config] of configs) if (config === first) configs.set(pid, { ...first, listen: pinPorts(listen ?? ['/ip4/127.0.0.1/tcp/0'], addrs) })
+  const rest: WorkerConfig = { bootstrap: [localAddress(addrs)], listen: listen?.map(anyPort), swarmKey, recycle: options.recycle }
   for (let i = 1; i < options.workers; i++) start(rest)
 
   for (const addr of addrs) process.stdout.write(`scoop-node: listening on ${addr}\n`)

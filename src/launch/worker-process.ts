@@ -7,7 +7,7 @@ import '../polyfill.js'
 import { hostname } from 'node:os'
 import { PeerHost } from '../runtime/peer-host.js'
 import type { WorkerConfig, WorkerReport } from './local.js'
-import { BOOTSTRAP_RETRY_MS, LEAVE_GRACE_MS } from '../defaults.js'
+import { LEAVE_GRACE_MS, RECYCLE_CHECK_MS, RECYCLE_EXIT_CODE } from '../defaults.js'
 import { startWorkerExecutor } from './executor-threads.js'
 
 process.on('disconnect', () => { process.exit(0) })
@@ -35,6 +35,7 @@ async function start (config: WorkerConfig): Promise<void> {
     workerName,
     listen: config.listen,
     mdns: config.mdns,
+    identity: config.identity != null ? Buffer.from(config.identity, 'base64') : undefined,
     onWarning: message => { console.error(`scoop-node worker ${workerName}: ${message}`) },
     swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
     startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
@@ -56,22 +57,33 @@ async function start (config: WorkerConfig): Promise<void> {
       process.exit(1)
     })
   }
+  if (config.recycle != null) watchRecycleLimits(host, config.recycle, workerName)
   process.send?.({ type: 'up', addrs: host.mesh.multiaddrs } satisfies WorkerReport)
   if (config.run != null) {
     // Load the run's module while joining: the worker takes part as soon as both are done.
     host.learnRun(config.run)
     await Promise.all(config.bootstrap.map(async addr => { await host.join(addr) }))
   } else {
-    // A long-lived worker outlives an unreachable peer: it says so and keeps trying.
-    for (const addr of config.bootstrap) keepJoining(host, addr, workerName)
+    // A long-lived worker outlives an unreachable or restarted peer: it says so and keeps trying.
+    for (const addr of config.bootstrap) host.keepLinked(addr)
   }
 }
 
-function keepJoining (host: PeerHost, addr: string, workerName: string, failures = 0): void {
-  host.join(addr).then(() => {
-    if (failures > 0) console.error(`scoop-node worker ${workerName}: reached ${addr}`)
-  }, (err: Error) => {
-    if (failures === 0) console.error(`scoop-node worker ${workerName}: ${err.message}; trying again every ${BOOTSTRAP_RETRY_MS / 1000} s`)
-    setTimeout(() => { keepJoining(host, addr, workerName, failures + 1) }, BOOTSTRAP_RETRY_MS)
-  })
+/**
+ * Leaves (without losing work, as on SIGTERM) and exits with RECYCLE_EXIT_CODE once the worker
+ * has run its share of task items or grown past its memory limit; its supervisor starts a fresh one.
+ */
+function watchRecycleLimits (host: PeerHost, limits: NonNullable<WorkerConfig['recycle']>, workerName: string): void {
+  const timer = setInterval(() => {
+    const items = host.itemsDone
+    const rssMb = process.memoryUsage().rss / (1024 * 1024)
+    const reason = limits.maxTasks !== undefined && items >= limits.maxTasks
+      ? `after ${items} task item(s) (--max-tasks-per-worker ${limits.maxTasks})`
+      : (limits.maxMemoryMb !== undefined && rssMb > limits.maxMemoryMb ? `at ${Math.round(rssMb)} MB RSS (--max-memory ${limits.maxMemoryMb})` : undefined)
+    if (reason === undefined) return
+    clearInterval(timer)
+    leaveMesh = undefined
+    console.error(`scoop-node worker ${workerName}: recycled ${reason}: leaving for a fresh worker`)
+    host.leave(LEAVE_GRACE_MS).finally(() => { process.exit(RECYCLE_EXIT_CODE) })
+  }, RECYCLE_CHECK_MS)
 }

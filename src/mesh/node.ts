@@ -9,6 +9,7 @@ import { yamux } from '@libp2p/yamux'
 import { identify } from '@libp2p/identify'
 import { gossipsub } from '@libp2p/gossipsub'
 import { preSharedKey, generateKey } from '@libp2p/pnet'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { mdns } from '@libp2p/mdns'
 import { logger } from '@libp2p/logger'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -61,6 +62,8 @@ export interface MeshNodeInit {
    * key cannot even complete a connection. Without it the mesh is open to anyone who can reach it.
    */
   swarmKey?: Uint8Array
+  /** The node's identity (a private key, from newPeerIdentity): the same peer id across restarts. A fresh one when absent. */
+  identity?: Uint8Array
   /**
    * Finds peers on the local link by mDNS (service MDNS_SERVICE_TAG) and opens a task stream to
    * each; onPeerConnected then reports them as for any other link.
@@ -80,6 +83,20 @@ export interface MeshNodeInit {
 interface MulticastDnsSocket {
   on: (event: 'error' | 'warning', listener: (err: Error) => void) => void
   query: (questions: Array<{ name: string, type: string }>, done: (err: Error | null) => void) => void
+}
+
+/** The peer id at the end of a multiaddr (`.../p2p/<id>`), if it has one. */
+export function peerIdOfAddress (address: string): PeerId | undefined {
+  try {
+    return multiaddr(address).getComponents().find(c => c.name === 'p2p')?.value
+  } catch {
+    return undefined
+  }
+}
+
+/** A fresh peer identity (an Ed25519 private key, protobuf-encoded) for MeshNodeInit.identity. */
+export async function newPeerIdentity (): Promise<Uint8Array> {
+  return privateKeyToProtobuf(await generateKeyPair('Ed25519'))
 }
 
 /** A fresh random swarm key, in the format of libp2p's swarm.key files. */
@@ -146,6 +163,7 @@ export class MeshNode {
       // Started below, once the task protocol is handled: a peer that discovers us at once must
       // not find a node that refuses its task stream.
       start: false,
+      ...(init.identity != null ? { privateKey: privateKeyFromProtobuf(init.identity) } : {}),
       addresses: { listen },
       transports: [tcp()],
       connectionEncrypters: [noise()],

@@ -4,13 +4,13 @@
 // long-lived one (`scoop-node --join`) serves every run announced on its mesh.
 
 import { logger } from '@libp2p/logger'
-import { MeshNode } from '../mesh/node.js'
+import { MeshNode, peerIdOfAddress } from '../mesh/node.js'
 import { BrokerElection } from '../core/election.js'
 import { encode, decode } from '../core/codec.js'
 import type { MeshStatus, PeerId, PeerInfo, PeerStatus, RunSpec, WireMessage } from '../core/wire.js'
 import type { RuntimeInfo } from './thread-messages.js'
 import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
-import { HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER } from '../defaults.js'
+import { BOOTSTRAP_RETRY_MS, JOIN_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER, REJOIN_DELAY_MS } from '../defaults.js'
 
 const log = logger('scoop:host')
 
@@ -24,6 +24,8 @@ export interface PeerHostInit {
   listen?: string[]
   /** The mesh's pre-shared swarm key (see MeshNodeInit.swarmKey). */
   swarmKey?: Uint8Array
+  /** This peer's identity (see MeshNodeInit.identity). */
+  identity?: Uint8Array
   /** Find and link peers on the local network by mDNS (see MeshNodeInit.mdns for the listen address it needs). */
   mdns?: boolean
   /**
@@ -56,8 +58,11 @@ export class PeerHost implements RunHost {
   private lastClaimSent: number | undefined
   private wasActing = false
   private stopped = false
-  /** Tasks run in runs that have ended here (live runs count their own). */
+  /** Addresses this peer keeps a link to (see keepLinked), by the peer id they name. */
+  private readonly keptLinks = new Map<PeerId, string>()
+  /** Tasks run in runs that have ended here (live runs count their own), and their items (a map chunk counts its items). */
   private doneInEndedRuns = 0
+  private itemsInEndedRuns = 0
   /** Each peer's throughput from its heartbeats; this peer's from its own. */
   private readonly throughput = new Map<PeerId, Throughput>()
 
@@ -70,7 +75,7 @@ export class PeerHost implements RunHost {
   static async start (init: PeerHostInit): Promise<PeerHost> {
     const startedAt = Date.now()
     let host: PeerHost | undefined
-    const mesh = await MeshNode.create({ listen: init.listen, swarmKey: init.swarmKey, mdns: init.mdns }, {
+    const mesh = await MeshNode.create({ listen: init.listen, swarmKey: init.swarmKey, mdns: init.mdns, identity: init.identity }, {
       onPeerConnected: peer => { host?.onPeerConnected(peer) },
       onPeerDisconnected: peer => { host?.onPeerDisconnected(peer) },
       onMessages: (from, run, messages) => { host?.onMessages(from, run, messages) },
@@ -160,6 +165,7 @@ export class PeerHost implements RunHost {
     if (run == null || run.closed) return
     log('run %s ended', id)
     this.doneInEndedRuns += run.scheduler.stats.executed
+    this.itemsInEndedRuns += run.scheduler.stats.executedItems
     run.close()
     // Keep the closed entry: late messages of the run must not revive it. Bounded by MAX_RUNS_PER_PEER.
     this.forgetClosedRuns()
@@ -202,12 +208,56 @@ export class PeerHost implements RunHost {
     return { handedBack, unfinished }
   }
 
+  /**
+   * Joins at least one of `addresses`, trying again for up to `withinMs` (a long-lived worker
+   * may be restarting just then); throws the last error if none could be reached by then.
+   */
+  async joinAny (addresses: string[], withinMs: number): Promise<void> {
+    const deadline = Date.now() + withinMs
+    for (;;) {
+      const outcomes = await Promise.allSettled(addresses.map(async addr => { await this.join(addr) }))
+      const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')
+      if (failed.length < outcomes.length) return
+      if (Date.now() + JOIN_RETRY_MS > deadline) throw failed[0].reason
+      await new Promise(resolve => setTimeout(resolve, JOIN_RETRY_MS))
+    }
+  }
+
+  /**
+   * Keeps a link to the peer at `address` (with its /p2p/ id): joins it now, and again whenever
+   * the link drops, since a restarted long-lived worker comes back at the same address. A failure
+   * is reported once (onWarning) and tried again every BOOTSTRAP_RETRY_MS; it never throws.
+   */
+  keepLinked (address: string): void {
+    const peer = peerIdOfAddress(address)
+    if (peer !== undefined) this.keptLinks.set(peer, address)
+    this.rejoin(address, 0)
+  }
+
+  private rejoin (address: string, failures: number): void {
+    const peer = peerIdOfAddress(address)
+    if (this.stopped || (peer !== undefined && this.mesh.isLinked(peer))) return
+    this.join(address).then(() => {
+      if (failures > 0) this.init.onWarning?.(`reached ${address}`)
+    }, (err: Error) => {
+      if (failures === 0) this.init.onWarning?.(`${err.message}; trying again every ${BOOTSTRAP_RETRY_MS / 1000} s`)
+      setTimeout(() => { this.rejoin(address, failures + 1) }, BOOTSTRAP_RETRY_MS).unref()
+    })
+  }
+
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
     clearInterval(this.heartbeat)
     for (const run of this.runs.values()) run.close()
     await this.mesh.stop()
+  }
+
+  /** Task items this peer has run, all runs together: a map chunk counts its items (what --max-tasks-per-worker counts). */
+  get itemsDone (): number {
+    let items = this.itemsInEndedRuns
+    for (const run of this.runs.values()) if (!run.closed) items += run.scheduler.stats.executedItems
+    return items
   }
 
   /** Tasks this peer has run, all runs together. */
@@ -260,6 +310,8 @@ export class PeerHost implements RunHost {
     if (info != null) this.lostPeerNames.set(peer, info.name)
     this.peerInfo.delete(peer)
     this.election.onPeerLeft(peer, Date.now())
+    const kept = this.keptLinks.get(peer)
+    if (kept !== undefined) setTimeout(() => { this.rejoin(kept, 0) }, REJOIN_DELAY_MS).unref()
     for (const run of this.runs.values()) {
       // A run whose origin is gone is over: nobody is left to use its results.
       if (run.spec?.origin === peer) this.endRun(run.id)
