@@ -19,21 +19,10 @@ import { encode } from '../../src/core/codec.js'
 import type { RunSpec, WireMessage } from '../../src/core/wire.js'
 import { MessageChannel } from 'node:worker_threads'
 import { withLengthPrefix } from '../helpers/frames.js'
+import { SeededRandom } from '../../src/sim/random.js'
 
 const FRAMES = 10_000
 const TIME_LIMIT_MS = 90_000
-
-/** mulberry32: a small seeded PRNG, so a failure replays. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('mesh: fuzzing a live peer host', function () {
   this.timeout(TIME_LIMIT_MS + 30_000)
@@ -41,7 +30,8 @@ describe('mesh: fuzzing a live peer host', function () {
   let host: PeerHost
   let fuzzer: Libp2p
   let friend: MeshNode
-  const rnd = prng(20261123)
+  const random = new SeededRandom(20261123) // seeded, so a failure replays
+  const rnd = (): number => random.next()
   const int = (n: number): number => Math.floor(rnd() * n)
   const pick = <T>(xs: T[]): T => xs[int(xs.length)]
   const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256))
