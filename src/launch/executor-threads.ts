@@ -15,8 +15,13 @@ import { EXECUTOR_THREAD_ENTRY } from './entries.js'
 export interface WorkerExecutorEvents {
   /** The module could not be loaded: this peer stays out of the run. */
   failed: (error: string) => void
-  /** The thread ended on its own after loading (a task called process.exit, or threw where nothing catches). */
-  crashed: (code: number) => void
+  /** The thread ended on its own after loading (a task called process.exit, threw where nothing catches, or ran out of memory). */
+  crashed: (code: number, reason: string) => void
+}
+
+export interface ExecutorLimits {
+  /** Heap limit of the executor thread: past it the thread is stopped (out of memory), not the whole machine. */
+  maxHeapMb?: number
 }
 
 /** Where this host finds the run's script: `script` resolved against the run's working directory. */
@@ -24,25 +29,32 @@ export function scriptPathOf (spec: RunSpec): string {
   return resolve(spec.workDir, spec.script)
 }
 
-export function startWorkerExecutor (spec: RunSpec, info: RuntimeInfo, events: WorkerExecutorEvents): RunExecutor {
+export function startWorkerExecutor (spec: RunSpec, info: RuntimeInfo, events: WorkerExecutorEvents, limits: ExecutorLimits = {}): RunExecutor {
   const path = scriptPathOf(spec)
   if (!existsSync(path)) {
     throw new Error(`cannot find the script ${path} on ${hostname()} (give the directory that holds it on every host with --path)`)
   }
   const { port1, port2 } = new MessageChannel()
   const workerData: ExecutorThreadData = { port: port2, moduleUrl: pathToFileURL(realpathSync(path)).href, isOrigin: false, info, argv: spec.argv }
-  const thread = new Worker(EXECUTOR_THREAD_ENTRY, { workerData, transferList: [port2] })
+  const thread = new Worker(EXECUTOR_THREAD_ENTRY, {
+    workerData,
+    transferList: [port2],
+    ...(limits.maxHeapMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb } } : {})
+  })
   let loaded = false
   let terminated = false
+  let outOfMemory = false
   port1.once('message', () => { loaded = true })
   thread.on('error', err => {
-    if (!loaded) events.failed(`cannot load ${path}: ${err.stack ?? String(err)}`)
+    if ((err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') outOfMemory = true
+    else if (!loaded) events.failed(`cannot load ${path}: ${err.stack ?? String(err)}`)
     else process.stderr.write(`scoop-node worker ${info.workerName}: ${err.stack ?? String(err)}\n`)
   })
   thread.on('exit', code => {
     if (terminated) return
-    if (!loaded) events.failed(`cannot load ${path}: its thread exited with code ${code}`)
-    else events.crashed(code)
+    const reason = outOfMemory ? `ran out of memory${limits.maxHeapMb !== undefined ? ` (its heap limit is ${limits.maxHeapMb} MB)` : ''}` : `exited with code ${code}`
+    if (!loaded) events.failed(`cannot load ${path}: its thread ${reason}`)
+    else events.crashed(code, reason)
   })
   return {
     port: port1,

@@ -40,10 +40,13 @@ async function start (config: WorkerConfig): Promise<void> {
     swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
     startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
       failed,
-      // A task ended its executor (process.exit in a task, say): the whole worker goes, so that
-      // the owners of its tasks see it leave and run them elsewhere.
-      crashed: code => { process.exit(code) }
-    })
+      // A task ended its executor (process.exit or out of memory in a task, say): the whole
+      // worker goes, so that the owners of its tasks see it leave and run them elsewhere.
+      crashed: (code, reason) => {
+        console.error(`scoop-node worker ${workerName}: the executor of run ${spec.id} ${reason}; this worker exits`)
+        process.exit(code === 0 ? 1 : code)
+      }
+    }, { maxHeapMb: config.recycle?.maxMemoryMb })
   })
   leaveMesh = () => {
     host.leave(LEAVE_GRACE_MS).then(({ handedBack, unfinished }) => {

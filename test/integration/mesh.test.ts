@@ -126,6 +126,16 @@ describe('long-lived mesh (--listen / --join)', function () {
     assert.equal(status.code, 0, status.stderr)
   })
 
+  it('a worker whose task runs out of memory (--max-memory caps its heap) is reported, and replaced', async () => {
+    const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1', '--max-memory', '200'])
+    const r = await origin(mesh.address!, ['--no-origin-tasks', fixture('hog.ts')])
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { error: 'WorkerLostError' })
+    const hogged = mesh.workerPids[0]
+    await mesh.waitFor(() => new RegExp(`worker ${hogged} exited \\(exit code \\d+\\).*restarting it`).test(mesh.stderr), 'the restart of the worker')
+    assert.match(mesh.stderr, /the executor of run \w+ ran out of memory \(its heap limit is 200 MB\); this worker exits/)
+  })
+
   it('gives work to a peer that joins in the middle of a map', async () => {
     const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
     let late: Promise<LongLivedMesh> | undefined

@@ -117,6 +117,25 @@ describe('launcher', function () {
     clean(r)
   })
 
+  it('a worker killed with SIGKILL mid-tree: its tasks, parents included, run again and the tree counts every node once', async () => {
+    let origin = 0
+    let killed = 0
+    const r = await run([CLI, '-n', '3', fixture('treeKill.ts'), '3', '7'], {
+      timeout: 90_000,
+      onStdout: text => {
+        origin ||= Number(/ORIGIN (\d+)/.exec(text)?.[1] ?? 0)
+        if (killed !== 0 || origin === 0) return
+        const leafOfWorker = [...text.matchAll(/LEAF (\d+)/g)].map(m => Number(m[1])).find(pid => pid !== origin)
+        if (leafOfWorker !== undefined) { killed = leafOfWorker; process.kill(killed, 'SIGKILL') }
+      }
+    })
+    assert.ok(killed > 0, `no worker ran a leaf: ${r.stderr}`)
+    assert.equal(r.code, 0, r.stderr)
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { nodes: 255, expected: 255 })
+    assert.match(r.stderr, new RegExp(`worker process ${killed} exited unexpectedly \\(signal SIGKILL\\)`))
+    clean(r)
+  })
+
   it('a task submitted with { retries: 0 } is not run again when its worker dies: WorkerLostError names the worker', async () => {
     let killed = 0
     const r = await run([CLI, '-n', '3', '--no-origin-tasks', fixture('noRetry.ts'), '3'], {
