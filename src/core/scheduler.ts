@@ -398,7 +398,8 @@ export class Scheduler {
   private onStarted (from: PeerId, seqs: number[]): void {
     for (const seq of seqs) {
       const entry = this.owned.get(seq)
-      if (entry == null || entry.started) continue
+      // A task still here (never given away, or back after its holder was lost) cannot have started elsewhere.
+      if (entry == null || entry.started || entry.location === null) continue
       entry.started = true
       entry.location = from
       this.actions.push({ type: 'started', seq })
@@ -406,6 +407,9 @@ export class Scheduler {
   }
 
   private onResult (from: PeerId, seq: number, ok: boolean, data: Uint8Array, ms: number): void {
+    // A result for a task this peer never gave away (or took back) is forged or stale: refused.
+    // (Which peer holds a given-away task is not checked: a 'moved' notice may trail the result.)
+    if (this.owned.get(seq)?.location == null) return
     this.resolveOwned(seq, ok, data, from, ms)
   }
 

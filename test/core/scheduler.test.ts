@@ -57,6 +57,21 @@ describe('core/Scheduler', () => {
     assert.equal(s.load, 0, 'not queued again')
   })
 
+  it('refuses results and start notices for tasks it never gave away', () => {
+    const s = new Scheduler({ self: 'O', executorSlots: 0 })
+    s.onPeerJoined('X', 0, 0)
+    s.submit(task('O', 1), 0)
+    s.takeActions()
+    s.onMessage('X', { t: 'started', owner: 'O', seqs: [1] }, 1)
+    s.onMessage('X', { t: 'result', seq: 1, ok: true, data: new Uint8Array([6, 6, 6]), ms: 1 }, 2)
+    assert.deepEqual(s.takeActions().filter(a => a.type === 'resolve' || a.type === 'started'), [], 'forged: nothing resolves')
+    assert.equal(s.load, 1, 'the task is still queued here')
+    s.onMessage('X', { t: 'steal' }, 3)
+    s.takeActions()
+    s.onMessage('X', { t: 'result', seq: 1, ok: true, data: new Uint8Array([1]), ms: 1 }, 4)
+    assert.ok(s.takeActions().some(a => a.type === 'resolve' && a.seq === 1), 'once given away, its result is taken')
+  })
+
   it('a leaving peer hands queued tasks back to their owners, finishes what runs, and steals no more', () => {
     // The owner gives T two tasks; T starts one, then leaves.
     const owner = new Scheduler({ self: 'O', executorSlots: 0 })
@@ -157,12 +172,12 @@ describe('core/Scheduler', () => {
     s.onPeerJoined('X', 0, 0)
     s.submit(task('O', 1), 0)
     s.submit(task('O', 2), 0)
-    s.onMessage('X', { t: 'steal' }, 0)
+    s.onMessage('X', { t: 'steal' }, 0) // 1 runs here, X gets 2
     s.takeActions()
-    s.onMessage('X', { t: 'result', seq: 1, ok: true, data: new Uint8Array([1]), ms: 1 }, 1)
-    s.onMessage('X', { t: 'result', seq: 1, ok: true, data: new Uint8Array([2]), ms: 1 }, 2)
+    s.onMessage('X', { t: 'result', seq: 2, ok: true, data: new Uint8Array([1]), ms: 1 }, 1)
+    s.onMessage('X', { t: 'result', seq: 2, ok: true, data: new Uint8Array([2]), ms: 1 }, 2)
     const resolves = s.takeActions().filter(a => a.type === 'resolve')
-    assert.equal(resolves.length, 1)
+    assert.deepEqual(resolves.map(a => a.type === 'resolve' && [a.seq, a.data[0]]), [[2, 1]], 'the first result, once')
   })
 
   it('cancels a queued task locally, and asks the peer holding a stolen one to drop it', () => {
