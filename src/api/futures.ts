@@ -5,6 +5,7 @@ import { Future } from '../runtime/future.js'
 import { MapRun } from '../runtime/map-run.js'
 import { runtime, readyRuntime } from '../runtime/context.js'
 import { assertEncodable, decodeValue, deserializeError, encodeChecked } from '../runtime/encoding.js'
+import type { ProgressOption } from '../runtime/progress.js'
 import { checkRetryOptions, checkWaitOptions, waitFor, type RetryOptions, type WaitOptions } from '../runtime/waiting.js'
 import { FunctionRegistry } from '../runtime/functions.js'
 import type { ExecutorRuntime } from '../runtime/executor.js'
@@ -12,8 +13,13 @@ import { InvalidArgumentError, TimeoutError } from '../errors.js'
 
 export { Future }
 
-/** Options of a map: `timeout`/`signal` for the whole map, `retries` for each of its tasks. */
-export interface MapOptions extends WaitOptions, RetryOptions {}
+/**
+ * Options of a map: `timeout`/`signal` for the whole map, `retries` for each of its tasks, and
+ * `progress`: a bar on stderr (true: on a terminal only, and not under NO_COLOR or CI; 'force': always).
+ */
+export interface MapOptions extends WaitOptions, RetryOptions {
+  progress?: ProgressOption
+}
 
 /** Options of futures.submitWith. */
 export interface SubmitOptions extends RetryOptions {}
@@ -61,6 +67,9 @@ function splitOptions (rest: unknown[], call: string): { iterables: Array<Iterab
     options = rest.pop() as MapOptions
     checkWaitOptions(options, call)
     checkRetryOptions(options, call)
+    if (options.progress !== undefined && typeof options.progress !== 'boolean' && options.progress !== 'force') {
+      throw new InvalidArgumentError(`${call}: options.progress must be true, false or 'force', got ${String(options.progress)}`)
+    }
   }
   if (rest.length === 0) throw new InvalidArgumentError(`${call}: at least one iterable of inputs is needed`)
   rest.forEach((it, k) => {

@@ -15,6 +15,7 @@ import { serveMesh } from './serve.js'
 import { readKeyFile, writeKeyFile } from './keys.js'
 import { formatStatus, queryStatus } from './status.js'
 import { EXECUTOR_THREAD_ENTRY } from './entries.js'
+import { PROGRESS_ENV, STDERR_TTY_ENV } from '../runtime/progress.js'
 
 interface CliOptions {
   workers?: number
@@ -31,6 +32,7 @@ interface CliOptions {
   mdns?: boolean
   maxTasksPerWorker?: number
   maxMemory?: number
+  progress?: boolean
 }
 
 const positiveInt = (what: string) => (value: string): number => {
@@ -81,6 +83,7 @@ function buildProgram (): Command {
     .option('--path <dir>', 'the directory holding the script on every worker\'s host (SCOOP\'s --path; default: the script\'s own path)')
     .addOption(new Option('--max-tasks-per-worker <N>', 'long-lived workers: recycle a worker (it leaves without losing work and a fresh one starts) after it has run N task items').argParser(positiveInt('--max-tasks-per-worker')))
     .addOption(new Option('--max-memory <MB>', 'long-lived workers: recycle a worker whose resident memory grows past MB megabytes').argParser(positiveInt('--max-memory')))
+    .option('--progress', 'draw a progress bar on stderr for every futures.map of the script (on a terminal only, and not under NO_COLOR or CI; SCOOP_PROGRESS=force draws it anyway)')
     .option('--debug', 'set scoop.debug in the script and enable scoop-node\'s debug log (DEBUG=scoop:*)')
     .passThroughOptions()
     .addHelpText('after', `
@@ -198,6 +201,9 @@ export async function main (argv = process.argv): Promise<void> {
   if (!opts.originTasks && workers < 2 && !onMesh) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
   if (opts.listen.length > 0) fail('--listen is for long-lived workers (no script); an origin dials out to its mesh')
   if (opts.maxTasksPerWorker !== undefined || opts.maxMemory !== undefined) fail('--max-tasks-per-worker and --max-memory recycle long-lived workers (no script)')
+  // The script's thread cannot see that stderr is a terminal (its stderr is a pipe to this thread): tell it.
+  process.env[STDERR_TTY_ENV] = process.stderr.isTTY ? '1' : '0'
+  if (opts.progress === true && process.env[PROGRESS_ENV] === undefined) process.env[PROGRESS_ENV] = '1'
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
   const origin = await startOrigin({

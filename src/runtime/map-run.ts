@@ -10,6 +10,7 @@ import type { FunctionRef } from '../core/wire.js'
 import { TimeoutError, UnencodableValueError } from '../errors.js'
 import { MAP_WINDOW_ITEMS_PER_PEER, MAX_FRAME_BYTES } from '../defaults.js'
 import { ChunkSizer } from '../core/chunking.js'
+import { ProgressBar, type ProgressOption } from './progress.js'
 
 export interface MapRunOptions {
   /** Milliseconds for the whole map; rejects with TimeoutError after that. */
@@ -19,6 +20,8 @@ export interface MapRunOptions {
   ordered: boolean
   /** Re-executions of a chunk lost with its worker (see RetryOptions). */
   retries?: number
+  /** A progress bar on stderr (see ProgressBar). */
+  progress?: ProgressOption
 }
 
 const log = logger('scoop:map')
@@ -43,6 +46,7 @@ export class MapRun<R> implements AsyncIterator<R> {
   private timer: NodeJS.Timeout | undefined
   private readonly window: number
   private readonly total: number | undefined
+  private readonly progress: ProgressBar | undefined
 
   constructor (
     private readonly rt: ExecutorRuntime,
@@ -53,6 +57,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     private readonly options: MapRunOptions
   ) {
     this.total = knownLength
+    this.progress = ProgressBar.start(label, knownLength, options.progress)
     this.window = MAP_WINDOW_ITEMS_PER_PEER * Math.max(1, rt.info.size)
     if (options.timeout !== undefined && Number.isFinite(options.timeout)) {
       this.timer = setTimeout(() => {
@@ -113,6 +118,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     this.finished = true
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.options.signal?.removeEventListener('abort', this.onAbort)
+    this.progress?.stop()
     for (const chunk of this.inFlight.values()) this.rt.cancel(chunk.seq)
     this.inFlight.clear()
     this.notify()
@@ -197,6 +203,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     } catch (err) {
       error = err as Error
     }
+    this.progress?.advance(values.length)
     if (this.options.ordered) {
       for (let k = 0; k < values.length; k++) this.byIndex.set(start + k, values[k] as R)
     } else {
