@@ -104,6 +104,9 @@ export class Scheduler {
   /** Tasks queued here and not yet started: what this peer advertises as its load. */
   get load (): number { return this.deque.length }
 
+  /** Tasks the executor holds (running, or waiting for their children). */
+  get running (): number { return this.executing.size }
+
   /** Nothing runs, waits or is owned here: a leaving peer may go without losing anything. */
   get idle (): boolean {
     return this.executing.size === 0 && this.owned.size === 0 && this.deque.length === 0 && this.waitingForConsts.length === 0

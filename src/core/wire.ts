@@ -46,14 +46,35 @@ export interface RunSpec {
   argv: string[]
 }
 
+/** What a peer reports of its work with each heartbeat, for `scoop-node status`. */
+export interface PeerFigures {
+  /** Tasks it has run since it started, all runs together. */
+  done: number
+  /** Tasks its executors hold now (running or waiting for their children). */
+  running: number
+  /** Tasks thieves took from it, and tasks it stole, since it started. */
+  given: number
+  taken: number
+  /** CPU time over the last heartbeat interval, in % of one core (all its threads). */
+  cpu: number
+  /** Resident memory, MB. */
+  rssMb: number
+  /** The same per run it takes part in. */
+  runs: Array<{ run: string, done: number, running: number, queued: number }>
+}
+
 /** A peer as `scoop-node status` shows it. */
-export interface PeerStatus extends PeerInfo {
+export interface PeerStatus extends PeerInfo, PeerFigures {
   /** Tasks queued on it, all runs together. */
   load: number
-  /** Tasks it has run since it started. */
-  done: number
   /** Tasks per second it ran between its last two heartbeats. */
   rate: number
+}
+
+export function isPeerFigures (v: any): v is PeerFigures {
+  return v != null && isInt(v.done) && isInt(v.running) && isInt(v.given) && isInt(v.taken) && isNum(v.cpu) && isNum(v.rssMb) &&
+    Array.isArray(v.runs) && v.runs.length <= 1024 &&
+    v.runs.every((r: any) => r != null && isStr(r.run, 64) && isInt(r.done) && isInt(r.running) && isInt(r.queued))
 }
 
 /** A peer's view of its mesh, for `scoop-node status`. */
@@ -147,7 +168,7 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 
 function isMeshStatus (v: any): v is MeshStatus {
   return v != null && isStr(v.self, 256) && isStr(v.broker, 256) && isInt(v.epoch) &&
-    Array.isArray(v.peers) && v.peers.length <= 100_000 && v.peers.every((p: any) => isInt(p?.load) && isInt(p.done) && isNum(p.rate) && isPeerInfo(p)) &&
+    Array.isArray(v.peers) && v.peers.length <= 100_000 && v.peers.every((p: any) => isInt(p?.load) && isNum(p.rate) && isPeerFigures(p) && isPeerInfo(p)) &&
     Array.isArray(v.runs) && v.runs.length <= 1024 && v.runs.every((r: any) => r != null && isStr(r.id, 64) && isStr(r.origin, 256) && isStr(r.script) && isInt(r.members))
 }
 

@@ -3,7 +3,7 @@
 // a table or as JSON. The asking node links to the peer but never joins the mesh.
 
 import { MeshNode } from '../mesh/node.js'
-import type { MeshStatus } from '../core/wire.js'
+import type { MeshStatus, PeerFigures } from '../core/wire.js'
 
 /** Dials `address` (with its /p2p/ id), asks for its view, and stops. */
 export async function queryStatus (address: string, swarmKey: Uint8Array | undefined, timeoutMs: number): Promise<MeshStatus> {
@@ -53,16 +53,24 @@ export function formatStatus (view: MeshStatus, now: number): string {
     `${view.peers.length} peer(s) · broker ${broker?.name ?? view.broker} (epoch ${view.epoch}) · ${view.runs.length} run(s) · ${rate.toFixed(1)} tasks/s`,
     '',
     table([
-      ['PEER', 'LOAD', 'DONE', 'TASKS/S', 'UP', 'ADDRESS'],
+      ['PEER', 'QUEUED', 'RUNNING', 'DONE', 'TASKS/S', 'GIVEN', 'TAKEN', 'CPU', 'RSS', 'UP', 'ADDRESS'],
       ...[...view.peers].sort((a, b) => a.startedAt - b.startedAt).map(p => [
         `${p.name}${p.id === view.broker ? ' (broker)' : ''}${p.id === view.self ? ' *' : ''}`,
-        String(p.load), String(p.done), p.rate.toFixed(1), duration(now - p.startedAt), p.addrs[0] ?? ''
+        String(p.load), String(p.running), String(p.done), p.rate.toFixed(1), String(p.given), String(p.taken),
+        `${Math.round(p.cpu)}%`, `${p.rssMb} MB`, duration(now - p.startedAt), p.addrs[0] ?? ''
       ])
     ])
   ]
   if (view.runs.length > 0) {
-    lines.push('', table([['RUN', 'ORIGIN', 'PEERS', 'SCRIPT'], ...view.runs.map(r => [r.id, r.origin, String(r.members), r.script])]))
+    // Each run's tasks, summed over the peers' last heartbeats.
+    const perRun = (id: string, pick: (r: PeerFigures['runs'][number]) => number): number =>
+      view.peers.reduce((total, p) => total + p.runs.filter(r => r.run === id).reduce((sum, r) => sum + pick(r), 0), 0)
+    lines.push('', table([
+      ['RUN', 'ORIGIN', 'PEERS', 'DONE', 'RUNNING', 'QUEUED', 'SCRIPT'],
+      ...view.runs.map(r => [r.id, r.origin, String(r.members), String(perRun(r.id, x => x.done)), String(perRun(r.id, x => x.running)), String(perRun(r.id, x => x.queued)), r.script])
+    ]))
   }
-  lines.push('', '* the peer that answered; load: tasks queued; done and tasks/s: from heartbeats (every second)')
+  lines.push('', '* the peer that answered. Figures come with heartbeats (every second): tasks queued, running and done;',
+    'given: taken from it by thieves; taken: stolen by it; CPU: % of one core')
   return lines.join('\n')
 }

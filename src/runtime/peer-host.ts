@@ -7,7 +7,7 @@ import { logger } from '@libp2p/logger'
 import { MeshNode, peerIdOfAddress } from '../mesh/node.js'
 import { BrokerElection } from '../core/election.js'
 import { encode, decode } from '../core/codec.js'
-import type { MeshStatus, PeerId, PeerInfo, PeerStatus, RunSpec, WireMessage } from '../core/wire.js'
+import { isPeerFigures, type MeshStatus, type PeerFigures, type PeerId, type PeerInfo, type PeerStatus, type RunSpec, type WireMessage } from '../core/wire.js'
 import type { RuntimeInfo } from './thread-messages.js'
 import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
 import { BOOTSTRAP_RETRY_MS, JOIN_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER, REJOIN_DELAY_MS } from '../defaults.js'
@@ -40,10 +40,12 @@ export interface PeerHostInit {
   onRunRefused?: (spec: RunSpec, peerName: string, error: string) => void
 }
 
-interface Heartbeat { peer: PeerInfo, load: number, epoch: number, done: number }
+interface Heartbeat { peer: PeerInfo, load: number, epoch: number, figures: PeerFigures }
 
-/** What heartbeats tell of a peer's throughput, for `scoop-node status`. */
-interface Throughput { done: number, at: number, rate: number }
+/** A peer's figures from its last heartbeat, and its tasks per second since the one before. */
+interface HeardFigures { figures: PeerFigures, at: number, rate: number }
+
+const NO_FIGURES: PeerFigures = { done: 0, running: 0, given: 0, taken: 0, cpu: 0, rssMb: 0, runs: [] }
 
 export class PeerHost implements RunHost {
   readonly election: BrokerElection
@@ -60,11 +62,12 @@ export class PeerHost implements RunHost {
   private stopped = false
   /** Addresses this peer keeps a link to (see keepLinked), by the peer id they name. */
   private readonly keptLinks = new Map<PeerId, string>()
-  /** Tasks run in runs that have ended here (live runs count their own), and their items (a map chunk counts its items). */
-  private doneInEndedRuns = 0
-  private itemsInEndedRuns = 0
-  /** Each peer's throughput from its heartbeats; this peer's from its own. */
-  private readonly throughput = new Map<PeerId, Throughput>()
+  /** What runs that have ended here did (live runs count their own); items: a map chunk counts its items. */
+  private readonly endedRuns = { done: 0, items: 0, given: 0, taken: 0 }
+  /** Each peer's figures from its heartbeats; this peer's from its own. */
+  private readonly heard = new Map<PeerId, HeardFigures>()
+  /** CPU time used by this process at the last heartbeat, for its CPU %. */
+  private lastCpu = { usage: process.cpuUsage(), at: Date.now() }
 
   private constructor (readonly mesh: MeshNode, private readonly init: PeerHostInit, startedAt: number) {
     this.self = { id: mesh.peerId, name: init.workerName, addrs: mesh.multiaddrs, startedAt }
@@ -164,8 +167,11 @@ export class PeerHost implements RunHost {
     const run = this.runs.get(id)
     if (run == null || run.closed) return
     log('run %s ended', id)
-    this.doneInEndedRuns += run.scheduler.stats.executed
-    this.itemsInEndedRuns += run.scheduler.stats.executedItems
+    const stats = run.scheduler.stats
+    this.endedRuns.done += stats.executed
+    this.endedRuns.items += stats.executedItems
+    this.endedRuns.given += stats.given
+    this.endedRuns.taken += stats.stolen
     run.close()
     // Keep the closed entry: late messages of the run must not revive it. Bounded by MAX_RUNS_PER_PEER.
     this.forgetClosedRuns()
@@ -255,29 +261,45 @@ export class PeerHost implements RunHost {
 
   /** Task items this peer has run, all runs together: a map chunk counts its items (what --max-tasks-per-worker counts). */
   get itemsDone (): number {
-    let items = this.itemsInEndedRuns
-    for (const run of this.runs.values()) if (!run.closed) items += run.scheduler.stats.executedItems
+    let items = this.endedRuns.items
+    for (const run of this.liveRuns()) items += run.scheduler.stats.executedItems
     return items
   }
 
-  /** Tasks this peer has run, all runs together. */
-  private get done (): number {
-    let done = this.doneInEndedRuns
-    for (const run of this.runs.values()) if (!run.closed) done += run.scheduler.stats.executed
-    return done
+  private liveRuns (): RunSpace[] {
+    return [...this.runs.values()].filter(run => !run.closed)
   }
 
-  private recordThroughput (peer: PeerId, done: number, now: number): void {
-    const last = this.throughput.get(peer)
-    const rate = last != null && now > last.at ? Math.max(0, done - last.done) * 1000 / (now - last.at) : 0
-    this.throughput.set(peer, { done, at: now, rate })
+  /** What this peer reports of its work with its heartbeat. */
+  private ownFigures (now: number): PeerFigures {
+    const live = this.liveRuns()
+    const sum = (pick: (stats: RunSpace['scheduler']['stats']) => number): number => live.reduce((total, run) => total + pick(run.scheduler.stats), 0)
+    const usage = process.cpuUsage()
+    const cpuMicros = usage.user + usage.system - this.lastCpu.usage.user - this.lastCpu.usage.system
+    const cpu = now > this.lastCpu.at ? cpuMicros / 10 / (now - this.lastCpu.at) : 0
+    this.lastCpu = { usage, at: now }
+    return {
+      done: this.endedRuns.done + sum(s => s.executed),
+      running: live.reduce((total, run) => total + run.scheduler.running, 0),
+      given: this.endedRuns.given + sum(s => s.given),
+      taken: this.endedRuns.taken + sum(s => s.stolen),
+      cpu: Math.round(cpu * 10) / 10,
+      rssMb: Math.round(process.memoryUsage().rss / (1024 * 1024)),
+      runs: live.map(run => ({ run: run.id, done: run.scheduler.stats.executed, running: run.scheduler.running, queued: run.scheduler.load }))
+    }
+  }
+
+  private recordFigures (peer: PeerId, figures: PeerFigures, now: number): void {
+    const last = this.heard.get(peer)
+    const rate = last != null && now > last.at ? Math.max(0, figures.done - last.figures.done) * 1000 / (now - last.at) : 0
+    this.heard.set(peer, { figures, at: now, rate })
   }
 
   /** This peer's view of the mesh, as `scoop-node status` shows it. */
   status (): MeshStatus {
     const entry = (info: PeerInfo, load: number): PeerStatus => {
-      const t = this.throughput.get(info.id)
-      return { ...info, load, done: t?.done ?? 0, rate: t?.rate ?? 0 }
+      const heard = this.heard.get(info.id)
+      return { ...info, load, ...(heard?.figures ?? NO_FIGURES), rate: heard?.rate ?? 0 }
     }
     return {
       self: this.self.id,
@@ -407,7 +429,7 @@ export class PeerHost implements RunHost {
       const hb = decoded as Heartbeat
       if (hb?.peer?.id == null || hb.peer.id === this.self.id || !this.mesh.isLinked(hb.peer.id)) return
       this.election.onPeerSeen(hb.peer, hb.load, Date.now(), hb.epoch)
-      if (Number.isSafeInteger(hb.done)) this.recordThroughput(hb.peer.id, hb.done, Date.now())
+      if (isPeerFigures(hb.figures)) this.recordFigures(hb.peer.id, hb.figures, Date.now())
       this.onViewChanged()
       return
     }
@@ -416,8 +438,8 @@ export class PeerHost implements RunHost {
 
   private onHeartbeatTimer (): void {
     const now = Date.now()
-    const hb: Heartbeat = { peer: this.self, load: this.load, epoch: this.election.epoch, done: this.done }
-    this.recordThroughput(this.self.id, hb.done, now)
+    const hb: Heartbeat = { peer: this.self, load: this.load, epoch: this.election.epoch, figures: this.ownFigures(now) }
+    this.recordFigures(this.self.id, hb.figures, now)
     this.mesh.publish(MEMBERSHIP_TOPIC, encode(hb))
     // Directly linked peers count as alive: gossip may not reach them before its mesh forms.
     for (const peer of this.mesh.connectedPeers) {

@@ -69,6 +69,10 @@ describe('long-lived mesh (--listen / --join)', function () {
     assert.deepEqual(view.peers.map((p: { name: string }) => p.name).sort(), [...ours].sort(), 'the three long-lived workers (the origins have left)')
     assert.equal(view.peers.find((p: { id: string }) => p.id === view.broker)?.name, `${hostname()}:${first.workerPids[0]}`, 'the oldest worker is the broker')
     assert.ok(view.peers.some((p: { done: number }) => p.done > 0), 'tasks done are counted')
+    for (const p of view.peers) {
+      assert.ok(p.rssMb > 10 && p.cpu >= 0 && Number.isInteger(p.given) && Number.isInteger(p.taken) && Number.isInteger(p.running), `figures of ${String(p.name)}: ${JSON.stringify(p)}`)
+    }
+    assert.ok(view.peers.reduce((n: number, p: { given: number }) => n + p.given, 0) > 0, 'steals are counted')
     const asTable = await run([CLI, 'status', '--key', key, first.address!])
     assert.equal(asTable.code, 0, asTable.stderr)
     assert.match(asTable.stdout, /^3 peer\(s\) · broker \S+ \(epoch \d+\)/)
