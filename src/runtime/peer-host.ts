@@ -45,6 +45,9 @@ interface Heartbeat { peer: PeerInfo, load: number, epoch: number, figures: Peer
 /** A peer's figures from its last heartbeat, and its tasks per second since the one before. */
 interface HeardFigures { figures: PeerFigures, at: number, rate: number }
 
+/** Names of departed peers kept for error messages that mention them. */
+const LOST_PEER_NAMES_KEPT = 1024
+
 const NO_FIGURES: PeerFigures = { done: 0, running: 0, given: 0, taken: 0, cpu: 0, rssMb: 0, runs: [] }
 
 export class PeerHost implements RunHost {
@@ -329,7 +332,12 @@ export class PeerHost implements RunHost {
   private onPeerDisconnected (peer: PeerId): void {
     log('peer %s left', peer)
     const info = this.peerInfo.get(peer)
-    if (info != null) this.lostPeerNames.set(peer, info.name)
+    if (info != null) {
+      this.lostPeerNames.set(peer, info.name)
+      // A long-lived peer sees origins come and go for weeks: remember only the latest names.
+      if (this.lostPeerNames.size > LOST_PEER_NAMES_KEPT) this.lostPeerNames.delete(this.lostPeerNames.keys().next().value as PeerId)
+    }
+    this.heard.delete(peer)
     this.peerInfo.delete(peer)
     this.election.onPeerLeft(peer, Date.now())
     const kept = this.keptLinks.get(peer)
@@ -446,7 +454,7 @@ export class PeerHost implements RunHost {
       const info = this.peerInfo.get(peer)
       if (info != null) this.election.onPeerSeen(info, 0, now)
     }
-    this.election.onTick(now)
+    for (const expired of this.election.onTick(now)) this.heard.delete(expired)
     // A claim not acknowledged by everyone yet: some peers may have heard it before their view
     // named this peer (they hold it), or have joined since; tell them again.
     if (this.election.claimedEpoch !== undefined && !this.election.isBroker) this.lastClaimSent = undefined
