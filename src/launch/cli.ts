@@ -7,11 +7,12 @@ import '../polyfill.js'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { appendFileSync, existsSync, realpathSync, statSync } from 'node:fs'
+import { existsSync, realpathSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startOrigin } from './origin.js'
 import { serveMesh } from './serve.js'
+import { messageWriter, type LogFormat, type LogSettings } from './messages.js'
 import { readKeyFile, writeKeyFile } from './keys.js'
 import { formatStatus, queryStatus } from './status.js'
 import { EXECUTOR_THREAD_ENTRY } from './entries.js'
@@ -33,6 +34,7 @@ interface CliOptions {
   maxTasksPerWorker?: number
   maxMemory?: number
   progress?: boolean
+  logFormat: LogFormat
 }
 
 const positiveInt = (what: string) => (value: string): number => {
@@ -70,7 +72,8 @@ function buildProgram (): Command {
     .addOption(new Option('-n, --workers <N>', 'number of workers on this machine, the origin included (SCOOP\'s rule); default: one per CPU core, or 1 (the origin alone) with --join and a script')
       .argParser(positiveInt('-n')))
     .option('-v, --verbose', 'report more: -v launcher events, -vv also scoop-node\'s internal debug log', (_: string, prev: number) => prev + 1, 0)
-    .option('--log <file>', 'append launcher messages to this file instead of stderr')
+    .option('--log <file>', 'append launcher and worker messages to this file instead of stderr')
+    .addOption(new Option('--log-format <format>', 'text for people, json for machines (one object per line: time, pid, message)').choices(['text', 'json']).default('text'))
     .option('--nice <N>', 'run the worker processes at this niceness (-20..19; raising priority needs root)', niceness)
     .option('--no-origin-tasks', 'the origin runs only the script\'s main part; every task goes to the other workers')
     .addOption(new Option('--join <multiaddr>', 'join the live mesh of this peer (repeatable; also SCOOP_JOIN, comma-separated)')
@@ -177,10 +180,8 @@ export async function main (argv = process.argv): Promise<void> {
     enable([process.env.DEBUG, 'scoop:*'].filter(Boolean).join(','))
     process.env.DEBUG = [process.env.DEBUG, 'scoop:*'].filter(Boolean).join(',')
   }
-  const report = (line: string): void => {
-    if (opts.log !== undefined) appendFileSync(opts.log, `${new Date().toISOString()} ${line}\n`)
-    else process.stderr.write(`${line}\n`)
-  }
+  const log: LogSettings = { file: opts.log, format: opts.logFormat }
+  const report = messageWriter(log)
   const verbose = (line: string): void => { if (opts.verbose >= 1) report(line) }
 
   // A mesh that outlives one run needs a key its peers share: none is made up here.
@@ -189,7 +190,7 @@ export async function main (argv = process.argv): Promise<void> {
   if (script === undefined) {
     if (join.length === 0 && opts.listen.length === 0 && opts.mdns !== true) fail('missing the script to run (or --listen/--join/--mdns to start long-lived workers)')
     const recycle = opts.maxTasksPerWorker !== undefined || opts.maxMemory !== undefined ? { maxTasks: opts.maxTasksPerWorker, maxMemoryMb: opts.maxMemory } : undefined
-    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, recycle, report, verbose })
+    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, recycle, log, report, verbose })
     return
   }
 
@@ -217,6 +218,7 @@ export async function main (argv = process.argv): Promise<void> {
     join,
     mdns: opts.mdns,
     swarmKey: onMesh ? meshKey() : undefined,
+    log,
     report
   }, port1).catch((err: Error) => fail(err.message))
   verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.spec.id})`)

@@ -6,6 +6,7 @@ import { setPriority } from 'node:os'
 import { logger } from '@libp2p/logger'
 import { WORKER_PROCESS_ENTRY } from './entries.js'
 import type { RunSpec } from '../core/wire.js'
+import type { LogSettings } from './messages.js'
 
 const log = logger('scoop:launch')
 
@@ -23,6 +24,8 @@ export interface WorkerConfig {
   workerName?: string
   /** The mesh's swarm key, as text: it travels over the IPC channel, never on a command line. */
   swarmKey?: string
+  /** Where the worker's own messages go (as the launcher's). */
+  log?: LogSettings
   /** The worker's peer identity, base64 (see MeshNodeInit.identity): the same peer id when it is restarted. */
   identity?: string
 }

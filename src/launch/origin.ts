@@ -11,6 +11,7 @@ import type { RunSpec } from '../core/wire.js'
 import type { RunSpace } from '../runtime/run-space.js'
 import { newSwarmKey } from '../mesh/node.js'
 import { LocalWorkers } from './local.js'
+import type { LogSettings } from './messages.js'
 import { ORIGIN_JOIN_WITHIN_MS } from '../defaults.js'
 
 export interface OriginOptions {
@@ -30,8 +31,9 @@ export interface OriginOptions {
   mdns?: boolean
   /** The mesh's swarm key; null: an open mesh (--insecure); absent: a fresh key, a private mesh for this run alone. */
   swarmKey?: Uint8Array | null
-  /** Where launcher messages go (stderr by default). */
+  /** Where launcher messages go (stderr by default), and where the workers' own go. */
   report?: (line: string) => void
+  log?: LogSettings
 }
 
 export interface Origin {
@@ -70,6 +72,6 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
       report(`scoop-node: worker process ${pid} exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${String(code)}`}); its tasks go back to their owners`)
     }
   })
-  workers.spawn(options.workers, { bootstrap: [host.mesh.multiaddrs[0]], run: spec, swarmKey: swarmKey != null ? new TextDecoder().decode(swarmKey) : undefined })
+  workers.spawn(options.workers, { bootstrap: [host.mesh.multiaddrs[0]], run: spec, log: options.log, swarmKey: swarmKey != null ? new TextDecoder().decode(swarmKey) : undefined })
   return { host, workers, spec, run }
 }

@@ -5,6 +5,7 @@
 
 import { LocalWorkers, type WorkerConfig } from './local.js'
 import { newPeerIdentity } from '../mesh/node.js'
+import type { LogSettings } from './messages.js'
 import { LEAVE_GRACE_MS, RECYCLE_EXIT_CODE, WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
 
 export interface ServeOptions {
@@ -21,6 +22,8 @@ export interface ServeOptions {
   recycle?: WorkerConfig['recycle']
   report: (line: string) => void
   verbose: (line: string) => void
+  /** Where the workers' own messages go. */
+  log?: LogSettings
 }
 
 /** The listen addresses with the port the first worker got: a restarted first worker comes back where it was. */
@@ -89,11 +92,11 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
   // The first worker keeps its identity (and port) across restarts: the address printed below
   // stays good for --join.
   const identity = Buffer.from(await newPeerIdentity()).toString('base64')
-  const first: WorkerConfig = { bootstrap: options.join, listen, mdns: options.mdns, swarmKey, identity, recycle: options.recycle }
+  const first: WorkerConfig = { bootstrap: options.join, listen, mdns: options.mdns, swarmKey, identity, recycle: options.recycle, log: options.log }
   start(first)
   const addrs = await firstAddrs
   for (const [pid, config] of configs) if (config === first) configs.set(pid, { ...first, listen: pinPorts(listen ?? ['/ip4/127.0.0.1/tcp/0'], addrs) })
-  const rest: WorkerConfig = { bootstrap: [localAddress(addrs)], listen: listen?.map(anyPort), swarmKey, recycle: options.recycle }
+  const rest: WorkerConfig = { bootstrap: [localAddress(addrs)], listen: listen?.map(anyPort), swarmKey, recycle: options.recycle, log: options.log }
   for (let i = 1; i < options.workers; i++) start(rest)
 
   for (const addr of addrs) process.stdout.write(`scoop-node: listening on ${addr}\n`)

@@ -9,6 +9,7 @@ import { PeerHost } from '../runtime/peer-host.js'
 import type { WorkerConfig, WorkerReport } from './local.js'
 import { LEAVE_GRACE_MS, RECYCLE_CHECK_MS, RECYCLE_EXIT_CODE } from '../defaults.js'
 import { startWorkerExecutor } from './executor-threads.js'
+import { messageWriter } from './messages.js'
 
 process.on('disconnect', () => { process.exit(0) })
 /** Set once the peer is up: SIGTERM then leaves the mesh without losing work. */
@@ -24,26 +25,28 @@ process.on('SIGTERM', () => {
 process.once('message', (msg: { type: string, config: WorkerConfig }) => {
   if (msg?.type !== 'config') return
   start(msg.config).catch(err => {
-    console.error(`scoop-node worker ${hostname()}:${process.pid}: ${(err as Error).message}`)
+    messageWriter(msg.config.log ?? { format: 'text' })(`scoop-node worker ${hostname()}:${process.pid}: ${(err as Error).message}`)
     process.exit(1)
   })
 })
 
 async function start (config: WorkerConfig): Promise<void> {
   const workerName = config.workerName !== '' && config.workerName != null ? config.workerName : `${hostname()}:${process.pid}`
+  const write = messageWriter(config.log ?? { format: 'text' })
+  const say = (message: string): void => { write(`scoop-node worker ${workerName}: ${message}`) }
   const host = await PeerHost.start({
     workerName,
     listen: config.listen,
     mdns: config.mdns,
     identity: config.identity != null ? Buffer.from(config.identity, 'base64') : undefined,
-    onWarning: message => { console.error(`scoop-node worker ${workerName}: ${message}`) },
+    onWarning: say,
     swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
     startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
       failed,
       // A task ended its executor (process.exit or out of memory in a task, say): the whole
       // worker goes, so that the owners of its tasks see it leave and run them elsewhere.
       crashed: (code, reason) => {
-        console.error(`scoop-node worker ${workerName}: the executor of run ${spec.id} ${reason}; this worker exits`)
+        say(`the executor of run ${spec.id} ${reason}; this worker exits`)
         process.exit(code === 0 ? 1 : code)
       }
     }, { maxHeapMb: config.recycle?.maxMemoryMb })
@@ -51,16 +54,16 @@ async function start (config: WorkerConfig): Promise<void> {
   leaveMesh = () => {
     host.leave(LEAVE_GRACE_MS).then(({ handedBack, unfinished }) => {
       if (config.run == null || handedBack > 0 || unfinished > 0) {
-        console.error(`scoop-node worker ${workerName}: left the mesh; ${handedBack} queued task(s) handed back to their owners` +
+        say(`left the mesh; ${handedBack} queued task(s) handed back to their owners` +
           (unfinished > 0 ? `; tasks of ${unfinished} run(s) still running after ${LEAVE_GRACE_MS / 1000} s go back to their owners` : ', every running task finished'))
       }
       process.exit(0)
     }, (err: Error) => {
-      console.error(`scoop-node worker ${workerName}: ${err.message}`)
+      say(err.message)
       process.exit(1)
     })
   }
-  if (config.recycle != null) watchRecycleLimits(host, config.recycle, workerName)
+  if (config.recycle != null) watchRecycleLimits(host, config.recycle, say)
   process.send?.({ type: 'up', addrs: host.mesh.multiaddrs } satisfies WorkerReport)
   if (config.run != null) {
     // Load the run's module while joining: the worker takes part as soon as both are done.
@@ -76,7 +79,7 @@ async function start (config: WorkerConfig): Promise<void> {
  * Leaves (without losing work, as on SIGTERM) and exits with RECYCLE_EXIT_CODE once the worker
  * has run its share of task items or grown past its memory limit; its supervisor starts a fresh one.
  */
-function watchRecycleLimits (host: PeerHost, limits: NonNullable<WorkerConfig['recycle']>, workerName: string): void {
+function watchRecycleLimits (host: PeerHost, limits: NonNullable<WorkerConfig['recycle']>, say: (message: string) => void): void {
   const timer = setInterval(() => {
     const items = host.itemsDone
     const rssMb = process.memoryUsage().rss / (1024 * 1024)
@@ -86,7 +89,7 @@ function watchRecycleLimits (host: PeerHost, limits: NonNullable<WorkerConfig['r
     if (reason === undefined) return
     clearInterval(timer)
     leaveMesh = undefined
-    console.error(`scoop-node worker ${workerName}: recycled ${reason}: leaving for a fresh worker`)
+    say(`recycled ${reason}: leaving for a fresh worker`)
     host.leave(LEAVE_GRACE_MS).finally(() => { process.exit(RECYCLE_EXIT_CODE) })
   }, RECYCLE_CHECK_MS)
 }

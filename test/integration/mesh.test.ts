@@ -168,9 +168,13 @@ describe('long-lived mesh (--listen / --join)', function () {
 
   it('a worker whose bootstrap peer cannot be reached says so, stays up and keeps trying', async () => {
     const nobody = '/ip4/127.0.0.1/tcp/1/p2p/12D3KooWLxkoEHErNeG46fHS2xWhNbpxVf8Y83rUgZNnzTyrgsxb'
-    const mesh = await startMesh(['--join', nobody, '-n', '1'])
+    const mesh = await startMesh(['--join', nobody, '-n', '1', '--log-format', 'json'])
     await mesh.waitFor(() => mesh.stderr.includes(`could not reach peer ${nobody}`), 'the report of the unreachable peer')
     assert.match(mesh.stderr, /ECONNREFUSED.*; trying again every \d+ s/)
+    // --log-format json: the supervisor's and the worker's messages are one JSON object per line.
+    const lines = mesh.stderr.trim().split('\n').map(line => JSON.parse(line))
+    assert.ok(lines.every(l => typeof l.time === 'string' && Number.isInteger(l.pid) && typeof l.message === 'string'))
+    assert.ok(lines.some(l => l.pid === mesh.workerPids[0] && /could not reach peer/.test(l.message)), 'the worker\'s own message')
     assert.equal(mesh.child.exitCode, null, 'the supervisor is up')
     process.kill(mesh.workerPids[0], 0) // throws if the worker is gone
   })
