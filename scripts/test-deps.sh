@@ -1,13 +1,19 @@
 #!/bin/sh
-# Before `npm test`: the Debian packages the tests need. As root, installs what is missing
-# (iproute2: `ip netns` for the tests that cross a real link); otherwise says what will be skipped.
+# Before `npm test`: the Debian packages the tests need. As root, installs what is missing:
+# iproute2 (`ip netns`, for the tests that cross a real link) and chromium (the dashboard's
+# browser test, driven by playwright-core: no browser download). Otherwise says what is skipped.
 if [ "$(id -u)" != 0 ]; then
-  echo "scoop-node tests: not root: the network-namespace tests (mDNS across a link) will be skipped"
+  echo "scoop-node tests: not root: the network-namespace tests (mDNS across a link) will be skipped;"
+  echo "  the dashboard's browser test runs only if Debian's chromium is installed (/usr/bin/chromium)"
   exit 0
 fi
-if ! command -v ip >/dev/null 2>&1; then
-  echo "scoop-node tests: installing iproute2 (ip netns) with apt-get"
-  apt-get install -y -qq iproute2 >/dev/null 2>&1 || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq iproute2 >/dev/null 2>&1; } ||
-    echo "scoop-node tests: could not install iproute2: the network-namespace tests will be skipped"
+missing=""
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+if [ -n "$missing" ]; then
+  echo "scoop-node tests: installing$missing with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1 ||
+    { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null 2>&1; } ||
+    echo "scoop-node tests: could not install$missing: the tests that need them will be skipped"
 fi
 exit 0

@@ -5,7 +5,7 @@
 
 import { Deque } from './deque.js'
 import { RandomSet } from './random-set.js'
-import type { PeerId, Task, WireMessage } from './wire.js'
+import type { FunctionRef, PeerId, Task, WireMessage } from './wire.js'
 import {
   EXECUTOR_SLOTS, LOAD_ADVERT_FANOUT, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, STARTED_NOTICE_DELAY_MS,
   STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS, STEAL_PROBES_BEFORE_BACKOFF
@@ -16,7 +16,7 @@ export type SchedulerAction =
   /** Hand this task to the local executor. */
   | { type: 'execute', task: Task }
   /** An owned task finished (here or elsewhere): deliver to its future. */
-  | { type: 'resolve', seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number }
+  | { type: 'resolve', seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number, fn: FunctionRef, items: number }
   /** An owned task started running on another peer. */
   | { type: 'started', seq: number }
   /** An owned task was lost with a peer more often than its `retries` allow: it is not run again. */
@@ -443,8 +443,10 @@ export class Scheduler {
 
   private resolveOwned (seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number): void {
     // First result wins; a duplicate (re-executed task) or a cancelled task's result is dropped.
-    if (!this.owned.delete(seq)) return
-    this.actions.push({ type: 'resolve', seq, ok, data, peer, ms })
+    const entry = this.owned.get(seq)
+    if (entry === undefined) return
+    this.owned.delete(seq)
+    this.actions.push({ type: 'resolve', seq, ok, data, peer, ms, fn: entry.task.fn, items: Math.max(1, entry.task.chunk) })
   }
 
   // ---- the pump: feed the executor, then look for work elsewhere -------------------------------

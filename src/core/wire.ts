@@ -87,6 +87,22 @@ export interface MeshStatus {
   runs: Array<{ id: string, origin: string, script: string, members: number }>
 }
 
+/** A task this peer owned has finished (for the dashboard's task stream and histograms). */
+export interface TaskEvent {
+  run: string
+  fn: FunctionRef
+  /** The worker that ran it. */
+  peer: string
+  /** When its result arrived here (ms since the epoch), and how long it ran there. */
+  at: number
+  ms: number
+  /** Items of a map chunk, 1 for a single task. */
+  items: number
+  ok: boolean
+  /** Its error (name, message, remote stack) when it failed. */
+  error?: { name: string, message: string, stack: string }
+}
+
 /** One shared constant: a name defined once per pool, with its cbor-encoded value. */
 export interface ConstEntry {
   seq: number

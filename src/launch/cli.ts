@@ -14,7 +14,8 @@ import { startOrigin } from './origin.js'
 import { serveMesh } from './serve.js'
 import { messageWriter, type LogFormat, type LogSettings } from './messages.js'
 import { readKeyFile, writeKeyFile } from './keys.js'
-import { formatStatus, queryStatus } from './status.js'
+import { formatStatus, queryStatus, StatusClient } from './status.js'
+import { startDashboard } from '../dashboard/server.js'
 import { EXECUTOR_THREAD_ENTRY } from './entries.js'
 import { PROGRESS_ENV, STDERR_TTY_ENV } from '../runtime/progress.js'
 
@@ -35,6 +36,16 @@ interface CliOptions {
   maxMemory?: number
   progress?: boolean
   logFormat: LogFormat
+  dashboard?: true | number
+}
+
+/** The dashboard's port unless told otherwise. */
+const DASHBOARD_PORT = 8765
+
+const portNumber = (value: string): number => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 (any free port) to 65535.')
+  return n
 }
 
 const positiveInt = (what: string) => (value: string): number => {
@@ -66,7 +77,7 @@ function buildProgram (): Command {
       'The script runs as the origin (scoop.isOrigin === true); every worker imports it as a module.\n' +
       'Without a script, --listen/--join start long-lived workers that serve the runs of any origin\n' +
       'that joins their mesh.')
-    .usage('[options] [<script> [args...]]\n       scoop-node keygen <file>\n       scoop-node status <multiaddr>')
+    .usage('[options] [<script> [args...]]\n       scoop-node keygen <file>\n       scoop-node status <multiaddr>\n       scoop-node dashboard <multiaddr>')
     .argument('[script]', 'the script to run (.ts, .mts, .js or .mjs; an ES module)')
     .argument('[args...]', 'arguments passed to the script (process.argv.slice(2) on the origin and on every worker)')
     .addOption(new Option('-n, --workers <N>', 'number of workers on this machine, the origin included (SCOOP\'s rule); default: one per CPU core, or 1 (the origin alone) with --join and a script')
@@ -86,6 +97,7 @@ function buildProgram (): Command {
     .option('--path <dir>', 'the directory holding the script on every worker\'s host (SCOOP\'s --path; default: the script\'s own path)')
     .addOption(new Option('--max-tasks-per-worker <N>', 'long-lived workers: recycle a worker (it leaves without losing work and a fresh one starts) after it has run N task items').argParser(positiveInt('--max-tasks-per-worker')))
     .addOption(new Option('--max-memory <MB>', 'long-lived workers: recycle a worker whose resident memory grows past MB megabytes').argParser(positiveInt('--max-memory')))
+    .addOption(new Option('--dashboard [port]', `serve a live dashboard of the run on http://127.0.0.1:PORT/ (default ${DASHBOARD_PORT}; 0: any free port), with Prometheus metrics on /metrics`).argParser(portNumber))
     .option('--progress', 'draw a progress bar on stderr for every futures.map of the script (on a terminal only, and not under NO_COLOR or CI; SCOOP_PROGRESS=force draws it anyway)')
     .option('--debug', 'set scoop.debug in the script and enable scoop-node\'s debug log (DEBUG=scoop:*)')
     .passThroughOptions()
@@ -105,6 +117,8 @@ A mesh of long-lived workers, used by many runs:
                                                 script from its own disk: see --path)
   $ scoop-node status --key mesh.key /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo...
                                                 its peers, broker, load and tasks/s
+  $ scoop-node dashboard --key mesh.key /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo...
+                                                the same, live in a browser, and /metrics
 
 Options after <script> belong to the script. The exit code is the script's.`)
     .showHelpAfterError('(run scoop-node --help for usage)')
@@ -164,11 +178,45 @@ async function status (argv: string[]): Promise<void> {
   }
 }
 
+async function dashboard (argv: string[]): Promise<void> {
+  const command = new Command()
+    .name('scoop-node dashboard')
+    .description('Serve a live dashboard of a running mesh on 127.0.0.1 (peers, broker, load, tasks/s, runs) and Prometheus metrics on /metrics, from the view of one of its peers.')
+    .argument('<multiaddr>', 'any peer of the mesh (with its /p2p/ id)')
+    .addOption(new Option('--port <port>', 'the port to serve on; 0: any free port').argParser(portNumber).default(DASHBOARD_PORT))
+    .option('--host <address>', 'the address to serve on: anything but loopback shows the mesh to the network', '127.0.0.1')
+    .addOption(new Option('--key <file>', 'the mesh\'s swarm key file; also SCOOP_KEY_FILE').env('SCOOP_KEY_FILE'))
+    .option('--insecure', 'the mesh has no swarm key')
+    .showHelpAfterError('(run scoop-node dashboard --help for usage)')
+    .parse(argv.slice(1))
+  const [address] = command.processedArgs as [string]
+  const opts = command.opts<{ port: number, host: string, key?: string, insecure?: boolean }>()
+  const fail = (message: string): never => command.error(`scoop-node dashboard: ${message}`, { exitCode: 2 })
+  const key = meshKeyOf(opts, fail)
+  const client = await StatusClient.connect(address, key ?? undefined, 10_000).catch((err: Error) => fail(err.message))
+  const served = await startDashboard({ status: async () => await client.status() }, opts.port, opts.host).catch((err: Error) => fail(`cannot serve on ${opts.host}:${opts.port}: ${err.message}`))
+  process.stdout.write(`scoop-node: dashboard of ${address} on ${served.url} (Ctrl-C to stop)\n`)
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => { void Promise.all([served.close(), client.close()]).finally(() => { process.exit(0) }) })
+  }
+}
+
+/**
+ * `--dashboard script.ts` must not take the script for the port: commander's optional option
+ * value would. The launcher's own --dashboard (the first one) without a number gets the default.
+ */
+function withDashboardPort (argv: string[]): string[] {
+  const at = argv.indexOf('--dashboard')
+  if (at < 0 || /^\d+$/.test(argv[at + 1] ?? '')) return argv
+  return [...argv.slice(0, at), `--dashboard=${DASHBOARD_PORT}`, ...argv.slice(at + 1)]
+}
+
 export async function main (argv = process.argv): Promise<void> {
   if (argv[2] === 'keygen') { keygen(argv); return }
   if (argv[2] === 'status') { await status(argv); return }
+  if (argv[2] === 'dashboard') { await dashboard(argv); return }
   const program = buildProgram()
-  program.parse(argv)
+  program.parse(withDashboardPort(argv))
   const [script, scriptArgs] = program.processedArgs as [string | undefined, string[]]
   const opts = program.opts<CliOptions>()
   const join = [...opts.join, ...joinFromEnv()]
@@ -221,6 +269,13 @@ export async function main (argv = process.argv): Promise<void> {
     log,
     report
   }, port1).catch((err: Error) => fail(err.message))
+  if (opts.dashboard !== undefined) {
+    const port = opts.dashboard === true ? DASHBOARD_PORT : opts.dashboard
+    const host = origin.host
+    await startDashboard({ status: async () => host.status(), onTask: listener => { host.onTaskDone = listener } }, port).then(
+      served => { report(`scoop-node: dashboard on ${served.url}`) },
+      (err: Error) => { report(`scoop-node: no dashboard: cannot serve on 127.0.0.1:${port} (${err.message}); give another port with --dashboard PORT`) })
+  }
   verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.spec.id})`)
 
   const executor = new Worker(EXECUTOR_THREAD_ENTRY, {

@@ -5,31 +5,68 @@
 import { MeshNode } from '../mesh/node.js'
 import type { MeshStatus, PeerFigures } from '../core/wire.js'
 
+/**
+ * A link to one peer of a live mesh, to ask for its view as often as needed (status once, the
+ * dashboard every second). It never joins the mesh: it sends no hello, so no peer counts it.
+ */
+export class StatusClient {
+  private waiting: Array<(view: MeshStatus) => void> = []
+
+  private constructor (private readonly node: MeshNode, private readonly peer: string, readonly address: string) {}
+
+  static async connect (address: string, swarmKey: Uint8Array | undefined, timeoutMs: number): Promise<StatusClient> {
+    let client: StatusClient | undefined
+    const node = await MeshNode.create({ swarmKey }, {
+      onPeerConnected: () => {},
+      onPeerDisconnected: () => {},
+      onGossip: () => {},
+      onMessages: (_from, run, messages) => {
+        for (const msg of messages) if (run === '' && msg.t === 'status') client?.onView(msg.view)
+      }
+    })
+    try {
+      const peer = await node.dial(address, { signal: AbortSignal.timeout(timeoutMs) })
+      client = new StatusClient(node, peer, address)
+      return client
+    } catch (err) {
+      await node.stop()
+      throw new Error(`could not reach ${address}: ${(err as Error).message}${swarmKey == null ? ' (a mesh with a swarm key needs --key)' : ''}`)
+    }
+  }
+
+  /** The peer's view now; redials if the link dropped (the peer may have been restarted). */
+  async status (timeoutMs = 5000): Promise<MeshStatus> {
+    if (!this.node.isLinked(this.peer)) await this.node.dial(this.address, { signal: AbortSignal.timeout(timeoutMs) })
+    let timer: NodeJS.Timeout | undefined
+    try {
+      return await new Promise<MeshStatus>((resolve, reject) => {
+        this.waiting.push(resolve)
+        this.node.send(this.peer, { t: 'statusRequest' })
+        timer = setTimeout(() => { reject(new Error(`${this.address} did not answer within ${timeoutMs} ms`)) }, timeoutMs)
+      })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.node.stop()
+  }
+
+  private onView (view: MeshStatus): void {
+    const waiting = this.waiting
+    this.waiting = []
+    for (const resolve of waiting) resolve(view)
+  }
+}
+
 /** Dials `address` (with its /p2p/ id), asks for its view, and stops. */
 export async function queryStatus (address: string, swarmKey: Uint8Array | undefined, timeoutMs: number): Promise<MeshStatus> {
-  let answer: (view: MeshStatus) => void = () => {}
-  const answered = new Promise<MeshStatus>(resolve => { answer = resolve })
-  const node = await MeshNode.create({ swarmKey }, {
-    onPeerConnected: () => {},
-    onPeerDisconnected: () => {},
-    onGossip: () => {},
-    onMessages: (_from, run, messages) => {
-      for (const msg of messages) if (run === '' && msg.t === 'status') answer(msg.view)
-    }
-  })
-  let timer: NodeJS.Timeout | undefined
+  const client = await StatusClient.connect(address, swarmKey, timeoutMs)
   try {
-    const signal = AbortSignal.timeout(timeoutMs)
-    const peer = await node.dial(address, { signal }).catch((err: Error) => {
-      throw new Error(`could not reach ${address}: ${err.message}${swarmKey == null ? ' (a mesh with a swarm key needs --key)' : ''}`)
-    })
-    node.send(peer, { t: 'statusRequest' })
-    return await Promise.race([answered, new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new Error(`${address} did not answer within ${timeoutMs} ms`)) }, timeoutMs)
-    })])
+    return await client.status(timeoutMs)
   } finally {
-    clearTimeout(timer)
-    await node.stop()
+    await client.close()
   }
 }
 

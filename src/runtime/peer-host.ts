@@ -7,7 +7,7 @@ import { logger } from '@libp2p/logger'
 import { MeshNode, peerIdOfAddress } from '../mesh/node.js'
 import { BrokerElection } from '../core/election.js'
 import { encode, decode } from '../core/codec.js'
-import { isPeerFigures, type MeshStatus, type PeerFigures, type PeerId, type PeerInfo, type PeerStatus, type RunSpec, type WireMessage } from '../core/wire.js'
+import { isPeerFigures, type MeshStatus, type PeerFigures, type PeerId, type PeerInfo, type PeerStatus, type RunSpec, type TaskEvent, type WireMessage } from '../core/wire.js'
 import type { RuntimeInfo } from './thread-messages.js'
 import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
 import { BOOTSTRAP_RETRY_MS, JOIN_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER, REJOIN_DELAY_MS } from '../defaults.js'
@@ -63,6 +63,7 @@ export class PeerHost implements RunHost {
   private lastClaimSent: number | undefined
   private wasActing = false
   private stopped = false
+  private taskListener: ((event: TaskEvent) => void) | undefined
   /** Addresses this peer keeps a link to (see keepLinked), by the peer id they name. */
   private readonly keptLinks = new Map<PeerId, string>()
   /** What runs that have ended here did (live runs count their own); items: a map chunk counts its items. */
@@ -115,6 +116,11 @@ export class PeerHost implements RunHost {
     const broker = this.election.broker
     return { peerId: this.self.id, multiaddrs: this.self.addrs, workerName: this.self.name, brokerName: broker.name, brokerAddress: broker.addrs[0] ?? '' }
   }
+
+  get onTaskDone (): ((event: TaskEvent) => void) | undefined { return this.taskListener }
+
+  /** Listens to the tasks this peer owns as they finish (one listener: the dashboard). */
+  set onTaskDone (listener: ((event: TaskEvent) => void) | undefined) { this.taskListener = listener }
 
   onExecutorShutdown (run: RunSpace): void {
     // The origin's script is done: this process ends with it.

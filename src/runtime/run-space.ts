@@ -7,7 +7,8 @@ import { logger } from '@libp2p/logger'
 import { Scheduler, type SchedulerAction } from '../core/scheduler.js'
 import { ConstStore } from '../core/constants.js'
 import { encode } from '../core/codec.js'
-import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type WireMessage } from '../core/wire.js'
+import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type TaskEvent, type WireMessage } from '../core/wire.js'
+import { decode } from '../core/codec.js'
 import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
 import { serializeError } from './encoding.js'
 import { TaskQuarantinedError, WorkerLostError } from '../errors.js'
@@ -32,6 +33,8 @@ export interface RunHost {
   peerName: (peer: PeerId) => string
   /** The executor asked to stop (the origin's script ended). */
   onExecutorShutdown: (run: RunSpace) => void
+  /** A task this peer owned finished (the dashboard listens). */
+  onTaskDone?: (event: TaskEvent) => void
 }
 
 /** The executor thread of a run on this peer, as its starter hands it over. */
@@ -404,9 +407,14 @@ export class RunSpace {
         this.executor?.post({ k: 'run', owner, seq, fn, payload, chunk })
         break
       }
-      case 'resolve':
-        this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer: this.host.peerName(action.peer), ms: action.ms })
+      case 'resolve': {
+        const peer = this.host.peerName(action.peer)
+        this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer, ms: action.ms })
+        if (this.host.onTaskDone != null) {
+          this.host.onTaskDone({ run: this.id, fn: action.fn, peer, at: Date.now(), ms: action.ms, items: action.items, ok: action.ok, error: action.ok ? undefined : errorSummary(action.data) })
+        }
         break
+      }
       case 'started': this.executor?.post({ k: 'started', seq: action.seq }); break
       case 'lost': {
         const name = this.host.peerName(action.peer)
@@ -431,5 +439,15 @@ export class RunSpace {
     if (!force && key === this.lastInfo) return
     this.lastInfo = key
     this.executor.post({ k: 'info', info })
+  }
+}
+
+/** A failed task's error as the dashboard shows it: name, message, remote stack. */
+function errorSummary (data: Uint8Array): TaskEvent['error'] {
+  try {
+    const e = decode(data) as { name?: unknown, message?: unknown, stack?: unknown }
+    return { name: String(e?.name ?? 'Error'), message: String(e?.message ?? ''), stack: String(e?.stack ?? '') }
+  } catch {
+    return { name: 'Error', message: 'an undecodable error', stack: '' }
   }
 }

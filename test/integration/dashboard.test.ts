@@ -1,0 +1,113 @@
+// The dashboard of a real run (`scoop-node --dashboard 0`): /metrics parses as Prometheus text,
+// /events streams the mesh's status and finished tasks, and in Debian's chromium (headless,
+// driven by playwright-core, no browser download) the page shows the peers and a task count
+// that rises; its screenshot is kept in test-artifacts/. Without chromium the browser part is
+// skipped, saying so.
+import { strict as assert } from 'node:assert'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
+import { chromium } from 'playwright-core'
+import { CLI, ROOT, fixture, processGroupMembers } from '../helpers/run.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARTIFACTS = join(ROOT, 'test-artifacts')
+
+/** Reads a stream until `pattern` shows up (bounded), returning the match. */
+async function waitForOutput (child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
+  let text = ''
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`no ${String(pattern)} within ${timeoutMs} ms:\n${text}`)) }, timeoutMs)
+    const onData = (d: Buffer): void => {
+      text += d.toString()
+      const m = pattern.exec(text)
+      if (m != null) { clearTimeout(timer); child[stream]?.off('data', onData); resolve(m) }
+    }
+    child[stream]?.on('data', onData)
+    child.once('exit', () => { clearTimeout(timer); reject(new Error(`exited before ${String(pattern)}:\n${text}`)) })
+  })
+}
+
+describe('dashboard (--dashboard)', function () {
+  this.timeout(120_000)
+  let run: ChildProcess
+  let url = ''
+
+  before(async () => {
+    run = spawn(process.execPath, [CLI, '-n', '2', '--dashboard', '0', fixture('dashboardRun.ts'), '2'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [, served] = await waitForOutput(run, 'stderr', /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/)
+    url = served
+    await waitForOutput(run, 'stdout', /READY/)
+  })
+  after(async () => {
+    const pid = run.pid as number
+    try { process.kill(-pid, 'SIGTERM') } catch {}
+    const deadline = Date.now() + 10_000
+    while (processGroupMembers(pid).length > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    const left = processGroupMembers(pid)
+    if (left.length > 0) { try { process.kill(-pid, 'SIGKILL') } catch {} }
+    assert.deepEqual(left, [], 'no process left behind')
+  })
+
+  it('serves /metrics in Prometheus text format, one sample per peer', async () => {
+    const res = await fetch(`${url}metrics`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
+    const families = parsePrometheusTextFormat(await res.text())
+    const byName = new Map(families.map(f => [f.name, f]))
+    assert.equal(byName.get('scoop_peers')?.metrics[0].value, '2')
+    const done = byName.get('scoop_tasks_done_total')
+    assert.equal(done?.type, 'COUNTER')
+    assert.equal(done?.metrics.length, 2, 'a sample per peer')
+    assert.equal(byName.get('scoop_peer_is_broker')?.metrics.filter(m => m.value === '1').length, 1, 'one broker')
+  })
+
+  it('streams the status and finished tasks, errors included, as server-sent events', async () => {
+    const controller = new AbortController()
+    const res = await fetch(`${url}events`, { signal: controller.signal })
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/)
+    const reader = res.body!.getReader()
+    let text = ''
+    const deadline = Date.now() + 30_000
+    while (!(/event: status/.test(text) && /"ok":false/.test(text)) && Date.now() < deadline) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += new TextDecoder().decode(value)
+    }
+    controller.abort()
+    assert.match(text, /event: status\ndata: \{"self":/)
+    assert.match(text, /event: tasks\ndata: \[\{"run":/)
+    assert.match(text, /"fn":"export:work"/)
+    assert.match(text, /"ok":false,"error":\{"name":"RangeError","message":"round \d+ fails on purpose","stack":"RangeError/)
+  })
+
+  it('draws the peers and a rising task count in a real browser (Debian chromium, headless)', async function () {
+    if (!existsSync(CHROMIUM)) {
+      process.stdout.write(`      (skipped: no ${CHROMIUM}; .ci/run and npm test install Debian's chromium as root)\n`)
+      this.skip()
+    }
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+    })
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+      await page.goto(url)
+      await page.waitForFunction(() => document.getElementById('peer-count')?.textContent === '2 peers', undefined, { timeout: 30_000 })
+      const count = async (): Promise<number> => Number((await page.textContent('#tasks-done'))?.split(' ')[0] ?? '0')
+      const first = await count()
+      await page.waitForFunction((before: number) => Number(document.getElementById('tasks-done')?.textContent?.split(' ')[0] ?? '0') > before, first, { timeout: 30_000 })
+      assert.equal(await page.locator('#graph circle').count(), 2, 'two peers in the graph')
+      assert.equal(await page.locator('#graph circle.broker').count(), 1, 'the broker is marked')
+      await page.waitForSelector('#histograms [data-fn="work"]', { timeout: 30_000 })
+      await page.waitForSelector('#errors pre', { timeout: 30_000 })
+      assert.match(await page.textContent('#errors') ?? '', /RangeError: round \d+ fails on purpose/)
+      await page.waitForSelector('#stream rect', { timeout: 30_000 })
+      mkdirSync(ARTIFACTS, { recursive: true })
+      await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true })
+    } finally {
+      await browser.close()
+    }
+  })
+})
