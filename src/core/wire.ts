@@ -71,6 +71,11 @@ export interface PeerStatus extends PeerInfo, PeerFigures {
   rate: number
 }
 
+function isTaskEvent (v: any): v is TaskEvent {
+  return v != null && isStr(v.run, 64) && isStr(v.fn, 1024) && isStr(v.peer, 256) && isInt(v.at) && isNum(v.ms) && isInt(v.items) &&
+    typeof v.ok === 'boolean' && (v.error === undefined || (v.error != null && isStr(v.error.name, 1024) && isStr(v.error.message, 65536) && isStr(v.error.stack, 65536)))
+}
+
 export function isPeerFigures (v: any): v is PeerFigures {
   return v != null && isInt(v.done) && isInt(v.running) && isInt(v.given) && isInt(v.taken) && isNum(v.cpu) && isNum(v.rssMb) &&
     Array.isArray(v.runs) && v.runs.length <= 1024 &&
@@ -129,8 +134,9 @@ export type WireMessage =
   /** Acknowledges a claim, with the highest shared-constant sequence the sender holds per run. */
   | { t: 'brokerAck', epoch: number, consts: Array<{ run: string, highest: number }> }
   /** Asks for the receiver's view of the mesh (`scoop-node status`); answered with `status`. */
-  | { t: 'statusRequest' }
-  | { t: 'status', view: MeshStatus }
+  /** With `tasksAfter`, the answer also carries the tasks the peer owned that finished since (see TaskLog). */
+  | { t: 'statusRequest', tasksAfter?: number }
+  | { t: 'status', view: MeshStatus, tasks?: { last: number, events: TaskEvent[] } }
   | { t: 'load', n: number }
   /**
    * Asks for work. With `wait`, a peer with nothing to give keeps the request and answers when
@@ -197,8 +203,9 @@ const validators: Record<WireKind, (m: any) => boolean> = {
   brokerClaim: m => isInt(m.epoch),
   brokerAck: m => isInt(m.epoch) && Array.isArray(m.consts) && m.consts.length <= 1024 &&
     m.consts.every((c: any) => c != null && isStr(c.run, 64) && isInt(c.highest)),
-  statusRequest: () => true,
-  status: m => isMeshStatus(m.view),
+  statusRequest: m => m.tasksAfter === undefined || isInt(m.tasksAfter),
+  status: m => isMeshStatus(m.view) && (m.tasks === undefined || (m.tasks != null && isInt(m.tasks.last) &&
+    Array.isArray(m.tasks.events) && m.tasks.events.length <= 10_000 && m.tasks.events.every(isTaskEvent))),
   load: m => isInt(m.n),
   steal: m => (m.wait === undefined || typeof m.wait === 'boolean') && (m.ahead === undefined || typeof m.ahead === 'boolean'),
   tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load),

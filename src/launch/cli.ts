@@ -194,7 +194,7 @@ async function dashboard (argv: string[]): Promise<void> {
   const fail = (message: string): never => command.error(`scoop-node dashboard: ${message}`, { exitCode: 2 })
   const key = meshKeyOf(opts, fail)
   const client = await StatusClient.connect(address, key ?? undefined, 10_000).catch((err: Error) => fail(err.message))
-  const served = await startDashboard({ status: async () => await client.status() }, opts.port, opts.host).catch((err: Error) => fail(`cannot serve on ${opts.host}:${opts.port}: ${err.message}`))
+  const served = await startDashboard({ status: async () => await client.status(), onTask: listener => { client.followTasks(listener) } }, opts.port, opts.host).catch((err: Error) => fail(`cannot serve on ${opts.host}:${opts.port}: ${err.message}`))
   process.stdout.write(`scoop-node: dashboard of ${address} on ${served.url} (Ctrl-C to stop)\n`)
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => { void Promise.all([served.close(), client.close()]).finally(() => { process.exit(0) }) })
@@ -272,7 +272,7 @@ export async function main (argv = process.argv): Promise<void> {
   if (opts.dashboard !== undefined) {
     const port = opts.dashboard === true ? DASHBOARD_PORT : opts.dashboard
     const host = origin.host
-    await startDashboard({ status: async () => host.status(), onTask: listener => { host.onTaskDone = listener } }, port).then(
+    await startDashboard({ status: async () => host.status(), onTask: listener => { host.listenToTasks(listener) } }, port).then(
       served => { report(`scoop-node: dashboard on ${served.url}`) },
       (err: Error) => { report(`scoop-node: no dashboard: cannot serve on 127.0.0.1:${port} (${err.message}); give another port with --dashboard PORT`) })
   }

@@ -3,16 +3,23 @@
 // a table or as JSON. The asking node links to the peer but never joins the mesh.
 
 import { MeshNode } from '../mesh/node.js'
-import type { MeshStatus, PeerFigures } from '../core/wire.js'
+import type { MeshStatus, PeerFigures, PeerId, TaskEvent, WireMessage } from '../core/wire.js'
 
 /**
  * A link to one peer of a live mesh, to ask for its view as often as needed (status once, the
- * dashboard every second). It never joins the mesh: it sends no hello, so no peer counts it.
+ * dashboard every second), and, for the dashboard, links to every peer of that view to follow the
+ * tasks each one owned as they finish. It never joins the mesh: it sends no hello, so no peer
+ * counts it.
  */
 export class StatusClient {
   private waiting: Array<(view: MeshStatus) => void> = []
+  private lastView: MeshStatus | undefined
+  /** Per peer, the number of the last finished task it told us of (see TaskLog). */
+  private readonly taskCursors = new Map<PeerId, number>()
+  private taskListener: ((event: TaskEvent) => void) | undefined
+  private followTimer: NodeJS.Timeout | undefined
 
-  private constructor (private readonly node: MeshNode, private readonly peer: string, readonly address: string) {}
+  private constructor (private readonly node: MeshNode, private readonly peer: PeerId, readonly address: string) {}
 
   static async connect (address: string, swarmKey: Uint8Array | undefined, timeoutMs: number): Promise<StatusClient> {
     let client: StatusClient | undefined
@@ -20,8 +27,8 @@ export class StatusClient {
       onPeerConnected: () => {},
       onPeerDisconnected: () => {},
       onGossip: () => {},
-      onMessages: (_from, run, messages) => {
-        for (const msg of messages) if (run === '' && msg.t === 'status') client?.onView(msg.view)
+      onMessages: (from, run, messages) => {
+        for (const msg of messages) if (run === '' && msg.t === 'status') client?.onStatus(from, msg)
       }
     })
     try {
@@ -49,16 +56,41 @@ export class StatusClient {
     }
   }
 
+  /** Every second, asks each peer of the last view for the tasks it owned that finished since. */
+  followTasks (listener: (event: TaskEvent) => void): void {
+    this.taskListener = listener
+    this.followTimer ??= setInterval(() => { this.askForTasks() }, TASK_POLL_MS)
+    this.followTimer.unref()
+  }
+
   async close (): Promise<void> {
+    clearInterval(this.followTimer)
     await this.node.stop()
   }
 
-  private onView (view: MeshStatus): void {
+  private askForTasks (): void {
+    for (const p of this.lastView?.peers ?? []) {
+      const ask = (): void => { this.node.send(p.id, { t: 'statusRequest', tasksAfter: this.taskCursors.get(p.id) ?? 0 }) }
+      if (this.node.isLinked(p.id)) ask()
+      else if (p.addrs.length > 0) this.node.dialPeer(p.id, p.addrs).then(ask, () => { /* not reachable from here: its tasks are not shown */ })
+    }
+  }
+
+  private onStatus (from: PeerId, msg: Extract<WireMessage, { t: 'status' }>): void {
+    if (msg.tasks !== undefined) {
+      this.taskCursors.set(from, msg.tasks.last)
+      for (const event of msg.tasks.events) this.taskListener?.(event)
+    }
+    if (from !== this.peer) return
+    this.lastView = msg.view
     const waiting = this.waiting
     this.waiting = []
-    for (const resolve of waiting) resolve(view)
+    for (const resolve of waiting) resolve(msg.view)
   }
 }
+
+/** How often a dashboard of a live mesh asks its peers for their finished tasks. */
+const TASK_POLL_MS = 1000
 
 /** Dials `address` (with its /p2p/ id), asks for its view, and stops. */
 export async function queryStatus (address: string, swarmKey: Uint8Array | undefined, timeoutMs: number): Promise<MeshStatus> {

@@ -10,6 +10,7 @@ import { encode, decode } from '../core/codec.js'
 import { isPeerFigures, type MeshStatus, type PeerFigures, type PeerId, type PeerInfo, type PeerStatus, type RunSpec, type TaskEvent, type WireMessage } from '../core/wire.js'
 import type { RuntimeInfo } from './thread-messages.js'
 import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
+import { TaskLog } from './task-log.js'
 import { BOOTSTRAP_RETRY_MS, JOIN_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER, REJOIN_DELAY_MS } from '../defaults.js'
 
 const log = logger('scoop:host')
@@ -64,6 +65,7 @@ export class PeerHost implements RunHost {
   private wasActing = false
   private stopped = false
   private taskListener: ((event: TaskEvent) => void) | undefined
+  private readonly taskLog = new TaskLog()
   /** Addresses this peer keeps a link to (see keepLinked), by the peer id they name. */
   private readonly keptLinks = new Map<PeerId, string>()
   /** What runs that have ended here did (live runs count their own); items: a map chunk counts its items. */
@@ -117,10 +119,14 @@ export class PeerHost implements RunHost {
     return { peerId: this.self.id, multiaddrs: this.self.addrs, workerName: this.self.name, brokerName: broker.name, brokerAddress: broker.addrs[0] ?? '' }
   }
 
-  get onTaskDone (): ((event: TaskEvent) => void) | undefined { return this.taskListener }
+  /** A task this peer owned finished: kept for dashboards that ask (TaskLog) and told to the local one. */
+  onTaskDone (event: TaskEvent): void {
+    this.taskLog.add(event)
+    this.taskListener?.(event)
+  }
 
-  /** Listens to the tasks this peer owns as they finish (one listener: the dashboard). */
-  set onTaskDone (listener: ((event: TaskEvent) => void) | undefined) { this.taskListener = listener }
+  /** Listens to the tasks this peer owns as they finish (one listener: the origin's dashboard). */
+  listenToTasks (listener: (event: TaskEvent) => void): void { this.taskListener = listener }
 
   onExecutorShutdown (run: RunSpace): void {
     // The origin's script is done: this process ends with it.
@@ -387,7 +393,9 @@ export class PeerHost implements RunHost {
           this.onViewChanged()
           break
         }
-        case 'statusRequest': this.mesh.send(from, { t: 'status', view: this.status() }); break
+        case 'statusRequest':
+          this.mesh.send(from, { t: 'status', view: this.status(), ...(msg.tasksAfter !== undefined ? { tasks: this.taskLog.after(msg.tasksAfter) } : {}) })
+          break
         case 'runRefused': {
           const run = this.runs.get(msg.run)
           if (run?.spec?.origin === this.self.id) this.init.onRunRefused?.(run.spec, this.peerName(from), msg.error)

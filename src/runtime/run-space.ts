@@ -33,8 +33,8 @@ export interface RunHost {
   peerName: (peer: PeerId) => string
   /** The executor asked to stop (the origin's script ended). */
   onExecutorShutdown: (run: RunSpace) => void
-  /** A task this peer owned finished (the dashboard listens). */
-  onTaskDone?: (event: TaskEvent) => void
+  /** A task this peer owned finished (dashboards follow them). */
+  onTaskDone: (event: TaskEvent) => void
 }
 
 /** The executor thread of a run on this peer, as its starter hands it over. */
@@ -410,9 +410,7 @@ export class RunSpace {
       case 'resolve': {
         const peer = this.host.peerName(action.peer)
         this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer, ms: action.ms })
-        if (this.host.onTaskDone != null) {
-          this.host.onTaskDone({ run: this.id, fn: action.fn, peer, at: Date.now(), ms: action.ms, items: action.items, ok: action.ok, error: action.ok ? undefined : errorSummary(action.data) })
-        }
+        this.host.onTaskDone({ run: this.id, fn: action.fn, peer, at: Date.now(), ms: action.ms, items: action.items, ok: action.ok, ...(action.ok ? {} : { error: errorSummary(action.data) }) })
         break
       }
       case 'started': this.executor?.post({ k: 'started', seq: action.seq }); break

@@ -9,10 +9,40 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { chromium } from 'playwright-core'
-import { CLI, ROOT, fixture, processGroupMembers } from '../helpers/run.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { CLI, ROOT, fixture, processGroupMembers, run as runCli } from '../helpers/run.js'
+import { LongLivedMesh } from '../helpers/mesh.js'
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = join(ROOT, 'test-artifacts')
+
+/** Reads an event stream until `done(text)` holds or 30 s pass; returns what it read. */
+async function readEvents (url: string, done: (text: string) => boolean): Promise<string> {
+  const controller = new AbortController()
+  const res = await fetch(`${url}events`, { signal: controller.signal })
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/)
+  const reader = res.body!.getReader()
+  let text = ''
+  const deadline = Date.now() + 30_000
+  while (!done(text) && Date.now() < deadline) {
+    const { value, done: ended } = await reader.read()
+    if (ended) break
+    text += new TextDecoder().decode(value)
+  }
+  controller.abort()
+  return text
+}
+
+/** Ends a process group started here (SIGTERM, then SIGKILL after a bounded wait); returns what was left. */
+async function endGroup (pid: number): Promise<number[]> {
+  try { process.kill(-pid, 'SIGTERM') } catch {}
+  const deadline = Date.now() + 10_000
+  while (processGroupMembers(pid).length > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+  const left = processGroupMembers(pid)
+  if (left.length > 0) { try { process.kill(-pid, 'SIGKILL') } catch {} }
+  return left
+}
 
 /** Reads a stream until `pattern` shows up (bounded), returning the match. */
 async function waitForOutput (child: ChildProcess, stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 30_000): Promise<RegExpMatchArray> {
@@ -41,13 +71,7 @@ describe('dashboard (--dashboard)', function () {
     await waitForOutput(run, 'stdout', /READY/)
   })
   after(async () => {
-    const pid = run.pid as number
-    try { process.kill(-pid, 'SIGTERM') } catch {}
-    const deadline = Date.now() + 10_000
-    while (processGroupMembers(pid).length > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
-    const left = processGroupMembers(pid)
-    if (left.length > 0) { try { process.kill(-pid, 'SIGKILL') } catch {} }
-    assert.deepEqual(left, [], 'no process left behind')
+    assert.deepEqual(await endGroup(run.pid as number), [], 'no process left behind')
   })
 
   it('serves /metrics in Prometheus text format, one sample per peer', async () => {
@@ -64,18 +88,7 @@ describe('dashboard (--dashboard)', function () {
   })
 
   it('streams the status and finished tasks, errors included, as server-sent events', async () => {
-    const controller = new AbortController()
-    const res = await fetch(`${url}events`, { signal: controller.signal })
-    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/)
-    const reader = res.body!.getReader()
-    let text = ''
-    const deadline = Date.now() + 30_000
-    while (!(/event: status/.test(text) && /"ok":false/.test(text)) && Date.now() < deadline) {
-      const { value, done } = await reader.read()
-      if (done) break
-      text += new TextDecoder().decode(value)
-    }
-    controller.abort()
+    const text = await readEvents(url, read => /event: status/.test(read) && /"ok":false/.test(read))
     assert.match(text, /event: status\ndata: \{"self":/)
     assert.match(text, /event: tasks\ndata: \[\{"run":/)
     assert.match(text, /"fn":"export:work"/)
@@ -108,6 +121,29 @@ describe('dashboard (--dashboard)', function () {
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard.png'), fullPage: true })
     } finally {
       await browser.close()
+    }
+  })
+
+  it('scoop-node dashboard <multiaddr> shows a long-lived mesh, and the tasks its peers own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scoop-dashboard-'))
+    const key = join(dir, 'mesh.key')
+    assert.equal((await runCli([CLI, 'keygen', key])).code, 0)
+    const mesh = await LongLivedMesh.start(['--key', key, '--listen', '/ip4/127.0.0.1/tcp/0', '-n', '2'])
+    const origin = spawn(process.execPath, [CLI, '--key', key, '--join', mesh.address!, fixture('dashboardRun.ts'), '3'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const viewer = spawn(process.execPath, [CLI, 'dashboard', '--key', key, '--port', '0', mesh.address!], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    try {
+      await waitForOutput(origin, 'stdout', /READY/)
+      const [, meshUrl] = await waitForOutput(viewer, 'stdout', /on (http:\/\/127\.0\.0\.1:\d+\/)/)
+      const families = parsePrometheusTextFormat(await (await fetch(`${meshUrl}metrics`)).text())
+      assert.equal(families.find(f => f.name === 'scoop_peers')?.metrics[0].value, '3', 'two long-lived workers and the origin')
+      // The origin owns the run's tasks: the viewer follows them from the origin, not only from the peer it asked.
+      const text = await readEvents(meshUrl, read => /"fn":"export:work"/.test(read) && /"ok":false/.test(read))
+      assert.match(text, /"fn":"export:work"/)
+      assert.match(text, /"ok":false,"error":\{"name":"RangeError"/)
+    } finally {
+      const left = [...await endGroup(viewer.pid as number), ...await endGroup(origin.pid as number), ...await mesh.stop()]
+      rmSync(dir, { recursive: true, force: true })
+      assert.deepEqual(left, [], 'no process left behind')
     }
   })
 })
