@@ -2,17 +2,18 @@
 // pre-shared key every peer of a mesh must hold to complete a connection (libp2p pnet).
 
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs'
-import { newSwarmKey } from '../mesh/node.js'
 import { InvalidArgumentError } from '../errors.js'
 
 /** libp2p's swarm.key format, version 1: a header, the encoding, 32 random bytes in hex. */
 const SWARM_KEY_FORMAT = /^\/key\/swarm\/psk\/1\.0\.0\/\r?\n\/base16\/\r?\n[0-9a-fA-F]{64}\s*$/
 
 /** Writes a fresh key readable by its owner only; refuses to overwrite an existing file unless told. */
-export function writeKeyFile (path: string, options: { force?: boolean } = {}): void {
+export async function writeKeyFile (path: string, options: { force?: boolean } = {}): Promise<void> {
   if (existsSync(path) && options.force !== true) {
     throw new InvalidArgumentError(`${path} already exists; a new key would lock out every peer that uses it (give --force to replace it)`)
   }
+  // libp2p is loaded only here: reading a key file (every long-lived start) must stay light.
+  const { newSwarmKey } = await import('../mesh/node.js')
   writeFileSync(path, newSwarmKey(), { mode: 0o600 })
   chmodSync(path, 0o600)
 }

@@ -28,6 +28,8 @@ export interface WorkerConfig {
   log?: LogSettings
   /** The worker's peer identity, base64 (see MeshNodeInit.identity): the same peer id when it is restarted. */
   identity?: string
+  /** Without an identity: make one and report it with 'up', so that a restart can reuse it. */
+  reportIdentity?: boolean
 }
 
 export interface LocalWorkerOptions {
@@ -35,12 +37,12 @@ export interface LocalWorkerOptions {
   nice?: number
   /** Called when a worker exits on its own (not when we stop it). */
   onUnexpectedExit?: (pid: number, code: number | null, signal: NodeJS.Signals | null) => void
-  /** Called when a worker's peer is up, with the addresses it listens on. */
-  onUp?: (pid: number, addrs: string[]) => void
+  /** Called when a worker's peer is up, with the addresses it listens on (and its identity, if asked: see WorkerConfig.reportIdentity). */
+  onUp?: (pid: number, addrs: string[], identity: string | undefined) => void
 }
 
 /** What a worker process tells its launcher over IPC. */
-export interface WorkerReport { type: 'up', addrs: string[] }
+export interface WorkerReport { type: 'up', addrs: string[], identity?: string }
 
 export class LocalWorkers {
   private readonly children = new Set<ChildProcess>()
@@ -67,7 +69,7 @@ export class LocalWorkers {
       }
       child.on('error', err => { log.error('worker process failed to start: %s', err.message) })
       child.on('message', (msg: WorkerReport) => {
-        if (msg?.type === 'up' && Array.isArray(msg.addrs)) this.options.onUp?.(child.pid ?? 0, msg.addrs)
+        if (msg?.type === 'up' && Array.isArray(msg.addrs)) this.options.onUp?.(child.pid ?? 0, msg.addrs, typeof msg.identity === 'string' ? msg.identity : undefined)
       })
       child.on('exit', (code, signal) => {
         this.children.delete(child)

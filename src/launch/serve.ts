@@ -4,7 +4,6 @@
 // the mesh's address, and stops them all on SIGINT/SIGTERM.
 
 import { LocalWorkers, type WorkerConfig } from './local.js'
-import { newPeerIdentity } from '../mesh/node.js'
 import type { LogSettings } from './messages.js'
 import { LEAVE_GRACE_MS, RECYCLE_EXIT_CODE, WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
 
@@ -45,15 +44,15 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
   const liveAddrs = new Map<number, string[]>()
   const restarts: number[] = []
   let stopping = false
-  let firstUp: (addrs: string[]) => void = () => {}
-  const firstAddrs = new Promise<string[]>(resolve => { firstUp = resolve })
+  let firstUp: (addrs: string[], identity: string | undefined) => void = () => {}
+  const firstPeer = new Promise<{ addrs: string[], identity: string | undefined }>(resolve => { firstUp = (addrs, identity) => { resolve({ addrs, identity }) } })
 
   const workers: LocalWorkers = new LocalWorkers({
     nice: options.nice,
-    onUp: (pid, addrs) => {
+    onUp: (pid, addrs, identity) => {
       liveAddrs.set(pid, addrs)
       options.verbose(`scoop-node: worker ${pid} up on ${addrs.join(', ')}`)
-      if (configs.get(pid) === first) firstUp(addrs)
+      if (configs.get(pid) === first) firstUp(addrs, identity)
     },
     onUnexpectedExit: (pid, code, signal) => {
       const config = configs.get(pid)
@@ -89,13 +88,14 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
 
   // mDNS announces the listen addresses: loopback would reach no other host.
   const listen = options.listen.length > 0 ? options.listen : (options.mdns ? ['/ip4/0.0.0.0/tcp/0'] : undefined)
-  // The first worker keeps its identity (and port) across restarts: the address printed below
-  // stays good for --join.
-  const identity = Buffer.from(await newPeerIdentity()).toString('base64')
-  const first: WorkerConfig = { bootstrap: options.join, listen, mdns: options.mdns, swarmKey, identity, recycle: options.recycle, log: options.log }
+  // The first worker keeps its identity (it makes one and reports it) and its port across
+  // restarts: the address printed below stays good for --join. (This process stays free of libp2p.)
+  const first: WorkerConfig = { bootstrap: options.join, listen, mdns: options.mdns, swarmKey, reportIdentity: true, recycle: options.recycle, log: options.log }
   start(first)
-  const addrs = await firstAddrs
-  for (const [pid, config] of configs) if (config === first) configs.set(pid, { ...first, listen: pinPorts(listen ?? ['/ip4/127.0.0.1/tcp/0'], addrs) })
+  const { addrs, identity } = await firstPeer
+  for (const [pid, config] of configs) {
+    if (config === first) configs.set(pid, { ...first, identity, reportIdentity: false, listen: pinPorts(listen ?? ['/ip4/127.0.0.1/tcp/0'], addrs) })
+  }
   const rest: WorkerConfig = { bootstrap: [localAddress(addrs)], listen: listen?.map(anyPort), swarmKey, recycle: options.recycle, log: options.log }
   for (let i = 1; i < options.workers; i++) start(rest)
 

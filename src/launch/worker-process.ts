@@ -6,6 +6,7 @@
 import '../polyfill.js'
 import { hostname } from 'node:os'
 import { PeerHost } from '../runtime/peer-host.js'
+import { newPeerIdentity } from '../mesh/node.js'
 import type { WorkerConfig, WorkerReport } from './local.js'
 import { LEAVE_GRACE_MS, RECYCLE_CHECK_MS, RECYCLE_EXIT_CODE } from '../defaults.js'
 import { startWorkerExecutor } from './executor-threads.js'
@@ -34,11 +35,14 @@ async function start (config: WorkerConfig): Promise<void> {
   const workerName = config.workerName !== '' && config.workerName != null ? config.workerName : `${hostname()}:${process.pid}`
   const write = messageWriter(config.log ?? { format: 'text' })
   const say = (message: string): void => { write(`scoop-node worker ${workerName}: ${message}`) }
+  const identity = config.identity != null
+    ? Buffer.from(config.identity, 'base64')
+    : (config.reportIdentity === true ? await newPeerIdentity() : undefined)
   const host = await PeerHost.start({
     workerName,
     listen: config.listen,
     mdns: config.mdns,
-    identity: config.identity != null ? Buffer.from(config.identity, 'base64') : undefined,
+    identity,
     onWarning: say,
     swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
     startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
@@ -64,7 +68,7 @@ async function start (config: WorkerConfig): Promise<void> {
     })
   }
   if (config.recycle != null) watchRecycleLimits(host, config.recycle, say)
-  process.send?.({ type: 'up', addrs: host.mesh.multiaddrs } satisfies WorkerReport)
+  process.send?.({ type: 'up', addrs: host.mesh.multiaddrs, ...(config.reportIdentity === true && identity != null ? { identity: Buffer.from(identity).toString('base64') } : {}) } satisfies WorkerReport)
   if (config.run != null) {
     // Load the run's module while joining: the worker takes part as soon as both are done.
     host.learnRun(config.run)
