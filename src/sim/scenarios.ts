@@ -63,9 +63,9 @@ export interface ElectionReport {
   newBroker: string | null
   reelectedAfterMs: number | null
   reelectedAfterHeartbeats: number | null
-  /** Epochs in which two different peers each saw themselves as broker. */
   /** From the kill until the new broker acts (every peer of its view acknowledged its epoch). */
   actingAfterMs: number | null
+  /** Epochs in which two different peers each acted as broker (a peer acting alone does not count). */
   conflictingEpochs: number
   heartbeatsSent: number
   heartbeatsDropped: number
