@@ -75,6 +75,9 @@ export const RECYCLE_EXIT_CODE = 75
 /** How often a long-lived worker checks its recycling limits. */
 export const RECYCLE_CHECK_MS = 500
 
+/** A dial that has not opened its task stream after this long fails (libp2p tries each address 6 s at most). */
+export const DIAL_TIMEOUT_MS = 10_000
+
 /** A peer whose bootstrap peer cannot be reached tries again this often. */
 export const BOOTSTRAP_RETRY_MS = 2000
 

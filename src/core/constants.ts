@@ -23,7 +23,11 @@ export class ConstStore {
     if (this.bySeq.has(entry.seq)) return false
     this.bySeq.set(entry.seq, entry)
     if (!this.byName.has(entry.name)) this.byName.set(entry.name, entry)
-    if (entry.by !== undefined) this.byRequest.set(entry.by, [...(this.byRequest.get(entry.by) ?? []), entry])
+    if (entry.by !== undefined) {
+      const defined = this.byRequest.get(entry.by)
+      if (defined === undefined) this.byRequest.set(entry.by, [entry])
+      else defined.push(entry)
+    }
     this.maxSeq = Math.max(this.maxSeq, entry.seq)
     while (this.bySeq.has(this.contiguousSeq + 1)) this.contiguousSeq++
     return true

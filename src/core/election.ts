@@ -25,8 +25,7 @@ const VOTES_KEPT = 64
 interface Claim {
   epoch: number
   at: number
-  acks: Set<PeerId>
-  /** What each acknowledging peer reported with its ack (e.g. the constants it holds). */
+  /** The peers that acknowledged it, with what each reported (e.g. the constants it holds). */
   reports: Map<PeerId, unknown>
   confirmed: boolean
 }
@@ -44,6 +43,8 @@ export class BrokerElection {
   private readonly heldClaims = new Map<PeerId, number>()
   /** Acknowledgements decided but not yet sent (see takeAcks). */
   private acks: Array<{ to: PeerId, epoch: number }> = []
+  /** The epoch of the claim takeClaim last handed out to be sent. */
+  private claimSent: number | undefined
 
   /**
    * `leaseMs`: a peer not heard from for this long leaves the view. `reclaimMs`: a claim not
@@ -114,6 +115,18 @@ export class BrokerElection {
     this.ackHeldClaim()
   }
 
+  /**
+   * The epoch of this peer's unacknowledged claim, when it is to be sent to every linked peer:
+   * once per claim, and again after each onTick while it is not acknowledged (peers that heard it
+   * before their view named this peer hold it, and newcomers never heard it).
+   */
+  takeClaim (): number | undefined {
+    const claim = this.claim
+    if (claim == null || claim.confirmed || claim.epoch === this.claimSent) return undefined
+    this.claimSent = claim.epoch
+    return claim.epoch
+  }
+
   /** The acknowledgements to send, each once. */
   takeAcks (): Array<{ to: PeerId, epoch: number }> {
     const out = this.acks
@@ -135,7 +148,6 @@ export class BrokerElection {
   /** A peer acknowledged this peer's claim for `epoch`, with what it reports (see claimReports). */
   onAck (from: PeerId, epoch: number, report?: unknown): void {
     if (this.claim == null || this.claim.epoch !== epoch) return
-    this.claim.acks.add(from)
     this.claim.reports.set(from, report)
     this.checkConfirmed()
   }
@@ -150,6 +162,7 @@ export class BrokerElection {
     if (expired.length > 0) this.recompute(now)
     if (this.claim != null && !this.claim.confirmed && now - this.claim.at > this.reclaimMs) this.startClaim(now)
     this.checkConfirmed()
+    this.claimSent = undefined
     return expired
   }
 
@@ -174,7 +187,7 @@ export class BrokerElection {
   private startClaim (now: number): void {
     const epoch = ++this.highestEpoch
     this.vote(epoch, this.self.id)
-    this.claim = { epoch, at: now, acks: new Set(), reports: new Map(), confirmed: false }
+    this.claim = { epoch, at: now, reports: new Map(), confirmed: false }
     this.checkConfirmed()
   }
 
@@ -187,7 +200,7 @@ export class BrokerElection {
   private checkConfirmed (): void {
     const claim = this.claim
     if (claim == null || claim.confirmed) return
-    for (const id of this.members.keys()) if (!claim.acks.has(id)) return
+    for (const id of this.members.keys()) if (!claim.reports.has(id)) return
     claim.confirmed = true
   }
 }

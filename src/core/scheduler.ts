@@ -58,11 +58,9 @@ export class Scheduler {
   /** Tasks given to the local executor, by key; `suspended` ones have yielded the thread. */
   private readonly executing = new Map<string, Task>()
   private readonly suspended = new Set<string>()
-  /** Linked peers, and the number of tasks each last said it has queued (hello, advert, steal answer). */
-  private readonly peerLoads = new Map<PeerId, number>()
-  /** The same peers, for random picks in O(1). */
+  /** Linked peers (a RandomSet: random picks in O(1)). */
   private readonly peerIds = new RandomSet<PeerId>()
-  /** Peers last heard to have queued work: an idle peer steals from a random one of them. */
+  /** Peers last heard (hello, advert, steal answer) to have queued work: an idle peer steals from a random one of them. */
   private readonly loadedPeers = new RandomSet<PeerId>()
   /** Stolen tasks running here whose owner has not yet been told they started (see STARTED_NOTICE_DELAY_MS). */
   private readonly startNotices = new Map<string, { owner: PeerId, seq: number, due: number }>()
@@ -132,9 +130,7 @@ export class Scheduler {
   }
 
   private handBack (tasks: Task[]): void {
-    const byOwner = new Map<PeerId, number[]>()
-    for (const task of tasks) byOwner.set(task.owner, [...(byOwner.get(task.owner) ?? []), task.seq])
-    for (const [owner, seqs] of byOwner) this.send(owner, { t: 'returned', seqs })
+    for (const [owner, seqs] of seqsByOwner(tasks)) this.send(owner, { t: 'returned', seqs })
   }
 
   takeActions (): SchedulerAction[] {
@@ -147,7 +143,9 @@ export class Scheduler {
   nextWakeup (): number | undefined {
     let earliest: number | undefined
     const consider = (t: number): void => { if (earliest === undefined || t < earliest) earliest = t }
-    for (const notice of this.startNotices.values()) consider(notice.due)
+    // The first notice is due first (see sendStartNotices).
+    const firstNotice = this.startNotices.values().next()
+    if (firstNotice.done !== true) consider(firstNotice.value.due)
     if (this.wantsWork() && this.activeTasks === 0 && this.stealTarget == null && this.loadedPeers.size === 0 && this.probesRandomPeers && this.probeAt > this.now) {
       consider(this.probeAt)
     }
@@ -161,7 +159,7 @@ export class Scheduler {
 
   // ---- local events -------------------------------------------------------------------------
 
-  /** A task submitted on this peer (seq from allocateSeq). */
+  /** A task submitted on this peer (its seq numbered by the submitter, unique per owner). */
   submit (task: Task, now: number, retries?: number): void {
     this.now = now
     this.owned.set(task.seq, { task, location: null, started: false, losses: 0, retries })
@@ -209,7 +207,7 @@ export class Scheduler {
     this.stats.executedItems += Math.max(1, task.chunk)
     if (owner === this.self) {
       this.resolveOwned(seq, ok, data, this.self, ms)
-    } else if (this.peerLoads.has(owner)) {
+    } else if (this.peerIds.has(owner)) {
       this.send(owner, { t: 'result', seq, ok, data, ms })
     }
     this.pump()
@@ -242,8 +240,7 @@ export class Scheduler {
   /** A peer is gone: its tasks come back to their owners' queues, pending exchanges are dropped. */
   onPeerLeft (peer: PeerId, now: number): void {
     this.now = now
-    if (!this.peerLoads.delete(peer)) return
-    this.peerIds.delete(peer)
+    if (!this.peerIds.delete(peer)) return
     this.loadedPeers.delete(peer)
     if (this.stealTarget === peer) this.stealTarget = null
     if (this.parkedAt === peer) this.parkedAt = null
@@ -294,17 +291,16 @@ export class Scheduler {
   }
 
   private onLoad (from: PeerId, n: number): void {
-    if (this.peerLoads.has(from)) this.setPeerLoad(from, n)
+    if (this.peerIds.has(from)) this.setPeerLoad(from, n)
   }
 
   private setPeerLoad (peer: PeerId, load: number): void {
-    this.peerLoads.set(peer, load)
     if (load > 0) this.loadedPeers.add(peer)
     else this.loadedPeers.delete(peer)
   }
 
   private onStealRequest (thief: PeerId, wait: boolean, ahead: boolean): void {
-    if (!this.peerLoads.has(thief)) return
+    if (!this.peerIds.has(thief)) return
     this.stats.stealRequests++
     // A peer asking for work has none queued: no use stealing from it.
     this.setPeerLoad(thief, 0)
@@ -326,18 +322,14 @@ export class Scheduler {
   private giveTo (thief: PeerId, count: number): void {
     const tasks: Task[] = []
     for (let k = 0; k < count; k++) tasks.push(this.deque.shift() as Task)
-    const movedByOwner = new Map<PeerId, number[]>()
     for (const task of tasks) {
-      if (task.owner === this.self) {
-        const entry = this.owned.get(task.seq)
-        if (entry != null) entry.location = thief
-      } else if (task.owner !== thief) {
-        const list = movedByOwner.get(task.owner) ?? []
-        list.push(task.seq)
-        movedByOwner.set(task.owner, list)
-      }
+      if (task.owner !== this.self) continue
+      const entry = this.owned.get(task.seq)
+      if (entry != null) entry.location = thief
     }
-    for (const [owner, seqs] of movedByOwner) this.send(owner, { t: 'moved', seqs, to: thief })
+    // Other owners learn where their tasks went (the thief itself knows).
+    const moved = tasks.filter(t => t.owner !== this.self && t.owner !== thief)
+    for (const [owner, seqs] of seqsByOwner(moved)) this.send(owner, { t: 'moved', seqs, to: thief })
     if (tasks.length > 0) {
       this.stats.given += tasks.length
       // Work answers a waiting request too (the thief stops waiting for it).
@@ -365,11 +357,11 @@ export class Scheduler {
     if (tasks.length === 0 && answersAhead) {
       // It may well keep a last task for an idle thief: that may be this peer, in a moment.
       this.aheadRefused = true
-      if (this.peerLoads.has(victim)) this.setPeerLoad(victim, load)
+      if (this.peerIds.has(victim)) this.setPeerLoad(victim, load)
       return
     }
     this.aheadRefused = false
-    if (this.peerLoads.has(victim)) {
+    if (this.peerIds.has(victim)) {
       // Empty-handed, it has nothing stealable now whatever it queues: ask it again only on news.
       this.setPeerLoad(victim, tasks.length === 0 ? 0 : load)
     }
@@ -390,7 +382,7 @@ export class Scheduler {
         const entry = this.owned.get(task.seq)
         if (entry == null) continue // cancelled meanwhile
         entry.location = null
-      } else if (!this.peerLoads.has(task.owner)) {
+      } else if (!this.peerIds.has(task.owner)) {
         continue // its owner is gone
       }
       this.stats.stolen++
@@ -506,15 +498,15 @@ export class Scheduler {
 
   /** Tells owners which of their tasks have been running here for a while (short ones report only their result). */
   private sendStartNotices (): void {
-    const byOwner = new Map<PeerId, number[]>()
+    if (this.startNotices.size === 0) return
+    const due: Array<{ owner: PeerId, seq: number }> = []
+    // Every notice is due STARTED_NOTICE_DELAY_MS after it was made: the map is in due order.
     for (const [key, notice] of this.startNotices) {
-      if (notice.due > this.now) continue
+      if (notice.due > this.now) break
       this.startNotices.delete(key)
-      const list = byOwner.get(notice.owner) ?? []
-      list.push(notice.seq)
-      byOwner.set(notice.owner, list)
+      due.push(notice)
     }
-    for (const [owner, seqs] of byOwner) this.send(owner, { t: 'started', owner, seqs })
+    for (const [owner, seqs] of seqsByOwner(due)) this.send(owner, { t: 'started', owner, seqs })
   }
 
   /**
@@ -526,7 +518,7 @@ export class Scheduler {
     if ((load === 0) === (this.lastAdvertisedLoad === 0)) return
     this.lastAdvertisedLoad = load
     if (load > 0) this.advertisedTo = this.peerIds.sample(LOAD_ADVERT_FANOUT, this.random)
-    for (const peer of this.advertisedTo) if (this.peerLoads.has(peer)) this.send(peer, { t: 'load', n: load })
+    for (const peer of this.advertisedTo) if (this.peerIds.has(peer)) this.send(peer, { t: 'load', n: load })
     if (load === 0) this.advertisedTo = []
   }
 
@@ -565,4 +557,15 @@ export class Scheduler {
   private send (to: PeerId, msg: WireMessage): void {
     this.actions.push({ type: 'send', to, msg })
   }
+}
+
+/** Sequence numbers by owner, in order: one message per owner. */
+function seqsByOwner (items: Iterable<{ owner: PeerId, seq: number }>): Map<PeerId, number[]> {
+  const byOwner = new Map<PeerId, number[]>()
+  for (const { owner, seq } of items) {
+    const seqs = byOwner.get(owner)
+    if (seqs === undefined) byOwner.set(owner, [seq])
+    else seqs.push(seq)
+  }
+  return byOwner
 }

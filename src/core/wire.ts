@@ -133,8 +133,10 @@ export type WireMessage =
   | { t: 'brokerClaim', epoch: number }
   /** Acknowledges a claim, with the highest shared-constant sequence the sender holds per run. */
   | { t: 'brokerAck', epoch: number, consts: Array<{ run: string, highest: number }> }
-  /** Asks for the receiver's view of the mesh (`scoop-node status`); answered with `status`. */
-  /** With `tasksAfter`, the answer also carries the tasks the peer owned that finished since (see TaskLog). */
+  /**
+   * Asks for the receiver's view of the mesh (`scoop-node status`); answered with `status`.
+   * With `tasksAfter`, the answer also carries the tasks the peer owned that finished since (see TaskLog).
+   */
   | { t: 'statusRequest', tasksAfter?: number }
   | { t: 'status', view: MeshStatus, tasks?: { last: number, events: TaskEvent[] } }
   | { t: 'load', n: number }

@@ -120,7 +120,7 @@ function onTasks (batch) {
     const buckets = state.byFn.get(fn) || new Array(16).fill(0)
     buckets[Math.min(15, t.ms < 1 ? 0 : 1 + Math.floor(Math.log2(t.ms)))]++
     state.byFn.set(fn, buckets)
-    if (!t.ok && t.error) state.errors.push(t)
+    if (!t.ok && t.error) { state.errors.push(t); if (state.errors.length > 20) state.errors.shift() }
   }
   const cutoff = Date.now() - 30000
   state.tasks = state.tasks.filter(t => t.at >= cutoff).slice(-5000)

@@ -71,7 +71,8 @@ export async function startDashboard (source: DashboardSource, port: number, hos
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' })
       clients.add(res)
       req.on('close', () => { clients.delete(res) })
-      void refresh().then(view => {
+      // A new page gets the last view at once (asking the mesh again only if there is none yet).
+      void (latest !== undefined ? Promise.resolve(latest) : refresh()).then(view => {
         if (view !== undefined) send(res, 'status', view)
         // What is still pending goes out with the next batch, to this page too.
         const sent = recent.slice(0, recent.length - pending.length)

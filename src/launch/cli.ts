@@ -1,13 +1,14 @@
 // `scoop-node [options] script [args...]`: starts the origin (this process) and its local
 // workers, runs the script's main part, and exits with the script's exit code.
-// `scoop-node --listen|--join ... [-n N]` (no script): starts long-lived workers for a mesh
-// that many runs use. `scoop-node keygen FILE`: a swarm key for such a mesh.
+// `scoop-node --listen|--join|--mdns ... [-n N]` (no script): starts long-lived workers for a
+// mesh that many runs use. `scoop-node keygen FILE`: a swarm key for such a mesh.
+// `scoop-node status|dashboard <multiaddr>`: a live mesh's view, as text or in a browser.
 
 import '../polyfill.js'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { existsSync, realpathSync, statSync } from 'node:fs'
+import { realpathSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serveMesh } from './serve.js'
@@ -35,7 +36,8 @@ interface CliOptions {
   maxMemory?: number
   progress?: boolean
   logFormat: LogFormat
-  dashboard?: true | number
+  /** The dashboard's port (a bare --dashboard gets DASHBOARD_PORT: see withDashboardPort). */
+  dashboard?: number
 }
 
 /** The dashboard's port unless told otherwise. */
@@ -66,6 +68,10 @@ const multiaddrArg = (what: string, needsPeerId: boolean) => (value: string, pre
   return [...previous, value]
 }
 
+const isFile = (path: string): boolean => {
+  try { return statSync(path).isFile() } catch { return false }
+}
+
 /** SCOOP_JOIN: addresses separated by commas or white space. */
 const joinFromEnv = (): string[] => (process.env.SCOOP_JOIN ?? '').split(/[\s,]+/).filter(a => a !== '')
 
@@ -79,7 +85,7 @@ function buildProgram (): Command {
     .usage('[options] [<script> [args...]]\n       scoop-node keygen <file>\n       scoop-node status <multiaddr>\n       scoop-node dashboard <multiaddr>')
     .argument('[script]', 'the script to run (.ts, .mts, .js or .mjs; an ES module)')
     .argument('[args...]', 'arguments passed to the script (process.argv.slice(2) on the origin and on every worker)')
-    .addOption(new Option('-n, --workers <N>', 'number of workers on this machine, the origin included (SCOOP\'s rule); default: one per CPU core, or 1 (the origin alone) with --join and a script')
+    .addOption(new Option('-n, --workers <N>', 'number of workers on this machine, the origin included (SCOOP\'s rule); default: one per CPU core, or 1 (the origin alone) with --join or --mdns and a script')
       .argParser(positiveInt('-n')))
     .option('-v, --verbose', 'report more: -v launcher events, -vv also scoop-node\'s internal debug log', (_: string, prev: number) => prev + 1, 0)
     .option('--log <file>', 'append launcher and worker messages to this file instead of stderr')
@@ -239,13 +245,14 @@ export async function main (argv = process.argv): Promise<void> {
   if (script === undefined) {
     if (join.length === 0 && opts.listen.length === 0 && opts.mdns !== true) fail('missing the script to run (or --listen/--join/--mdns to start long-lived workers)')
     const recycle = opts.maxTasksPerWorker !== undefined || opts.maxMemory !== undefined ? { maxTasks: opts.maxTasksPerWorker, maxMemoryMb: opts.maxMemory } : undefined
-    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, recycle, log, report, verbose })
+    await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, recycle, log, verbose: opts.verbose >= 1 })
     return
   }
 
   const scriptPath = resolve(script)
-  if (!existsSync(scriptPath) || !statSync(scriptPath).isFile()) fail(`cannot find the script '${script}'`)
-  const moduleUrl = pathToFileURL(realpathSync(scriptPath)).href
+  if (!isFile(scriptPath)) fail(`cannot find the script '${script}'`)
+  const realScript = realpathSync(scriptPath)
+  const moduleUrl = pathToFileURL(realScript).href
   const onMesh = join.length > 0 || opts.mdns === true
   const workers = opts.workers ?? (onMesh ? 1 : availableParallelism())
   if (!opts.originTasks && workers < 2 && !onMesh) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
@@ -256,11 +263,11 @@ export async function main (argv = process.argv): Promise<void> {
   if (opts.progress === true && process.env[PROGRESS_ENV] === undefined) process.env[PROGRESS_ENV] = '1'
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
-  const [{ startOrigin }, { startDashboard }] = await Promise.all([import('./origin.js'), import('../dashboard/server.js')])
+  const { startOrigin } = await import('./origin.js')
   const origin = await startOrigin({
     workers: workers - 1,
     // Without --path every worker is on this host's disk: give it the very file the origin runs.
-    script: opts.path !== undefined ? script : realpathSync(scriptPath),
+    script: opts.path !== undefined ? script : realScript,
     workDir: opts.path ?? process.cwd(),
     argv: scriptArgs,
     nice: opts.nice,
@@ -268,11 +275,11 @@ export async function main (argv = process.argv): Promise<void> {
     join,
     mdns: opts.mdns,
     swarmKey: onMesh ? meshKey() : undefined,
-    log,
-    report
+    log
   }, port1).catch((err: Error) => fail(err.message))
   if (opts.dashboard !== undefined) {
-    const port = opts.dashboard === true ? DASHBOARD_PORT : opts.dashboard
+    const port = opts.dashboard
+    const { startDashboard } = await import('../dashboard/server.js')
     const host = origin.host
     await startDashboard({ status: async () => host.status(), onTask: listener => { host.listenToTasks(listener) } }, port).then(
       served => { report(`scoop-node: dashboard on ${served.url}`) },

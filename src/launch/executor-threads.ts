@@ -25,7 +25,7 @@ export interface ExecutorLimits {
 }
 
 /** Where this host finds the run's script: `script` resolved against the run's working directory. */
-export function scriptPathOf (spec: RunSpec): string {
+function scriptPathOf (spec: RunSpec): string {
   return resolve(spec.workDir, spec.script)
 }
 

@@ -21,8 +21,11 @@ export async function writeKeyFile (path: string, options: { force?: boolean } =
 /** Reads and checks a key file; the error says what is wrong with it. */
 export function readKeyFile (path: string): Uint8Array {
   let text: string
+  let mode: number
   try {
-    if (!statSync(path).isFile()) throw new Error('not a file')
+    const stats = statSync(path)
+    if (!stats.isFile()) throw new Error('not a file')
+    mode = stats.mode
     text = readFileSync(path, 'utf8')
   } catch (err) {
     throw new InvalidArgumentError(`cannot read the swarm key file ${path}: ${(err as Error).message}`)
@@ -30,7 +33,7 @@ export function readKeyFile (path: string): Uint8Array {
   if (!SWARM_KEY_FORMAT.test(text)) {
     throw new InvalidArgumentError(`${path} is not a swarm key file (make one with: scoop-node keygen ${path})`)
   }
-  if ((statSync(path).mode & 0o077) !== 0) {
+  if ((mode & 0o077) !== 0) {
     process.stderr.write(`scoop-node: warning: ${path} is readable by other users; anyone who can read it can join the mesh (chmod 600 ${path})\n`)
   }
   return new TextEncoder().encode(text)

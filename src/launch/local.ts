@@ -21,7 +21,6 @@ export interface WorkerConfig {
   mdns?: boolean
   /** A long-lived worker leaves and exits with RECYCLE_EXIT_CODE after this many task items, or above this RSS (SCOOP users' --max-tasks-per-worker, --max-memory). */
   recycle?: { maxTasks?: number, maxMemoryMb?: number }
-  workerName?: string
   /** The mesh's swarm key, as text: it travels over the IPC channel, never on a command line. */
   swarmKey?: string
   /** Where the worker's own messages go (as the launcher's). */
@@ -53,7 +52,6 @@ export class LocalWorkers {
     process.once('exit', () => { this.killAll() })
   }
 
-  get pids (): number[] { return [...this.children].map(c => c.pid ?? 0) }
 
   /** Starts `count` workers with this configuration; returns their pids. */
   spawn (count: number, config: WorkerConfig): number[] {
@@ -75,7 +73,7 @@ export class LocalWorkers {
         this.children.delete(child)
         if (!this.stopping) this.options.onUnexpectedExit?.(child.pid ?? 0, code, signal)
       })
-      child.send({ type: 'config', config: { ...config, workerName: config.workerName ?? '' } })
+      child.send({ type: 'config', config })
       pids.push(child.pid ?? 0)
     }
     return pids

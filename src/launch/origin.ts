@@ -11,7 +11,7 @@ import type { RunSpec } from '../core/wire.js'
 import type { RunSpace } from '../runtime/run-space.js'
 import { newSwarmKey } from '../mesh/node.js'
 import { LocalWorkers } from './local.js'
-import type { LogSettings } from './messages.js'
+import { messageWriter, type LogSettings } from './messages.js'
 import { ORIGIN_JOIN_WITHIN_MS } from '../defaults.js'
 
 export interface OriginOptions {
@@ -31,8 +31,7 @@ export interface OriginOptions {
   mdns?: boolean
   /** The mesh's swarm key; null: an open mesh (--insecure); absent: a fresh key, a private mesh for this run alone. */
   swarmKey?: Uint8Array | null
-  /** Where launcher messages go (stderr by default), and where the workers' own go. */
-  report?: (line: string) => void
+  /** Where launcher and worker messages go (text on stderr by default). */
   log?: LogSettings
 }
 
@@ -44,7 +43,7 @@ export interface Origin {
 }
 
 export async function startOrigin (options: OriginOptions, executorPort: MessagePort): Promise<Origin> {
-  const report = options.report ?? ((line: string) => { process.stderr.write(`${line}\n`) })
+  const report = messageWriter(options.log ?? { format: 'text' })
   // Unless told to join a keyed mesh, every run is a private mesh: a fresh key, known only to
   // this process and the workers it starts.
   const swarmKey = options.swarmKey === undefined ? newSwarmKey() : (options.swarmKey ?? undefined)

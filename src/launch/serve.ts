@@ -4,7 +4,7 @@
 // the mesh's address, and stops them all on SIGINT/SIGTERM.
 
 import { LocalWorkers, type WorkerConfig } from './local.js'
-import type { LogSettings } from './messages.js'
+import { messageWriter, type LogSettings } from './messages.js'
 import { LEAVE_GRACE_MS, RECYCLE_EXIT_CODE, WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
 
 export interface ServeOptions {
@@ -19,14 +19,14 @@ export interface ServeOptions {
   nice?: number
   /** Recycling limits of each worker (see WorkerConfig.recycle). */
   recycle?: WorkerConfig['recycle']
-  report: (line: string) => void
-  verbose: (line: string) => void
-  /** Where the workers' own messages go. */
+  /** -v: launcher events too. */
+  verbose: boolean
+  /** Where the supervisor's and the workers' messages go (text on stderr by default). */
   log?: LogSettings
 }
 
 /** The listen addresses with the port the first worker got: a restarted first worker comes back where it was. */
-const pinPorts = (listen: string[] | undefined, bound: string[]): string[] | undefined => listen?.map(addr => {
+const pinPorts = (listen: string[], bound: string[]): string[] => listen.map(addr => {
   const port = /\/tcp\/(\d+)/.exec(bound.find(b => b.startsWith(addr.replace(/\/tcp\/\d+.*/, '/tcp/'))) ?? bound[0] ?? '')?.[1]
   return port !== undefined ? addr.replace(/\/tcp\/0(?=\/|$)/, `/tcp/${port}`) : addr
 })
@@ -38,6 +38,8 @@ const anyPort = (addr: string): string => addr.replace(/\/(tcp|udp)\/\d+/, '/$1/
 const localAddress = (addrs: string[]): string => addrs.find(a => a.startsWith('/ip4/127.')) ?? addrs[0]
 
 export async function serveMesh (options: ServeOptions): Promise<void> {
+  const report = messageWriter(options.log ?? { format: 'text' })
+  const verbose = (line: string): void => { if (options.verbose) report(line) }
   const swarmKey = options.swarmKey != null ? new TextDecoder().decode(options.swarmKey) : undefined
   const configs = new Map<number, WorkerConfig>()
   /** Where each live worker listens: a restarted worker joins through them. */
@@ -51,7 +53,7 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
     nice: options.nice,
     onUp: (pid, addrs, identity) => {
       liveAddrs.set(pid, addrs)
-      options.verbose(`scoop-node: worker ${pid} up on ${addrs.join(', ')}`)
+      verbose(`scoop-node: worker ${pid} up on ${addrs.join(', ')}`)
       if (configs.get(pid) === first) firstUp(addrs, identity)
     },
     onUnexpectedExit: (pid, code, signal) => {
@@ -61,7 +63,7 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
       if (stopping || config == null) return
       if (code === RECYCLE_EXIT_CODE) {
         // It left on purpose, without losing work (it said why): a fresh one takes its place now.
-        options.report(`scoop-node: worker ${pid} recycled; starting a fresh one`)
+        report(`scoop-node: worker ${pid} recycled; starting a fresh one`)
         restart(config)
         return
       }
@@ -69,11 +71,11 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
       while (restarts.length > 0 && now - restarts[0] > 60_000) restarts.shift()
       const how = signal != null ? `signal ${signal}` : `exit code ${String(code)}`
       if (restarts.length >= WORKER_RESTARTS_PER_MINUTE) {
-        options.report(`scoop-node: worker ${pid} exited (${how}); ${restarts.length} restarts in the last minute, not restarting it`)
+        report(`scoop-node: worker ${pid} exited (${how}); ${restarts.length} restarts in the last minute, not restarting it`)
         return
       }
       restarts.push(now)
-      options.report(`scoop-node: worker ${pid} exited (${how})${code === 0 ? ', having left the mesh' : '; its tasks go back to their owners'}; restarting it`)
+      report(`scoop-node: worker ${pid} exited (${how})${code === 0 ? ', having left the mesh' : '; its tasks go back to their owners'}; restarting it`)
       setTimeout(() => { if (!stopping) restart(config) }, WORKER_RESTART_DELAY_MS)
     }
   })
@@ -100,7 +102,7 @@ export async function serveMesh (options: ServeOptions): Promise<void> {
   for (let i = 1; i < options.workers; i++) start(rest)
 
   for (const addr of addrs) process.stdout.write(`scoop-node: listening on ${addr}\n`)
-  options.report(`scoop-node: ${options.workers} long-lived worker(s) up${swarmKey == null ? ' (an open mesh: no swarm key)' : ''}; run a script on them with\n` +
+  report(`scoop-node: ${options.workers} long-lived worker(s) up${swarmKey == null ? ' (an open mesh: no swarm key)' : ''}; run a script on them with\n` +
     `  scoop-node ${swarmKey != null ? '--key <the key file> ' : '--insecure '}--join ${addrs.find(a => !a.startsWith('/ip4/127.')) ?? addrs[0]} <script>`)
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -32,7 +32,7 @@ process.once('message', (msg: { type: string, config: WorkerConfig }) => {
 })
 
 async function start (config: WorkerConfig): Promise<void> {
-  const workerName = config.workerName !== '' && config.workerName != null ? config.workerName : `${hostname()}:${process.pid}`
+  const workerName = `${hostname()}:${process.pid}`
   const write = messageWriter(config.log ?? { format: 'text' })
   const say = (message: string): void => { write(`scoop-node worker ${workerName}: ${message}`) }
   const identity = config.identity != null

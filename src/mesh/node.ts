@@ -18,7 +18,7 @@ import { BlockList } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { FrameEncoder, FrameDecoder } from './framing.js'
 import type { PeerId, WireMessage } from '../core/wire.js'
-import { YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
+import { DIAL_TIMEOUT_MS, YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
 
 const log = logger('scoop:mesh')
 
@@ -29,10 +29,8 @@ export const TASK_PROTOCOL = '/scoop/task/1.0.0'
  * `_p2p._udp.local`: other libp2p applications on the LAN neither see our peers nor fill our
  * discovery with theirs.
  */
-export const MDNS_SERVICE_TAG = '_scoop-node._udp.local'
+const MDNS_SERVICE_TAG = '_scoop-node._udp.local'
 
-/** How long a dial to a discovered peer may take before it counts as failed. */
-const DISCOVERY_DIAL_TIMEOUT_MS = 10_000
 
 /**
  * A discovered peer we could not link is dialed again only after a back-off that doubles with
@@ -218,22 +216,23 @@ export class MeshNode {
   /** Dials a multiaddr (with /p2p/ id) and opens the task stream; resolves to the peer id. */
   async dial (address: string, options: { signal?: AbortSignal } = {}): Promise<PeerId> {
     const stream = await this.libp2p.dialProtocol(multiaddr(address), TASK_PROTOCOL, options)
-    const peer = (stream as any).remotePeer?.toString() ?? this.peerOfAddress(address)
+    const peer = (stream as any).remotePeer?.toString() ?? peerIdOfAddress(address)
+    if (peer == null) throw new TypeError(`address ${address} has no /p2p/ peer id`)
     this.attach(peer, stream)
     return peer
   }
 
-  /** Queues a message for a peer; `run` is the run it belongs to ('' for the mesh itself). */
   /**
    * Dials a peer known by id and the addresses it announced (tried in turn: some, such as its
    * loopback address, may lead elsewhere or nowhere) and opens the task stream.
    */
   async dialPeer (peer: PeerId, addrs: string[], options: { signal?: AbortSignal } = {}): Promise<void> {
     const withId = addrs.map(a => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer}`))
-    const stream = await this.libp2p.dialProtocol(withId, TASK_PROTOCOL, { signal: options.signal ?? AbortSignal.timeout(10_000) })
+    const stream = await this.libp2p.dialProtocol(withId, TASK_PROTOCOL, { signal: options.signal ?? AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     this.attach(peer, stream)
   }
 
+  /** Queues a message for a peer; `run` is the run it belongs to ('' for the mesh itself). */
   send (peer: PeerId, msg: WireMessage, run = ''): void {
     const link = this.links.get(peer)
     if (link == null) {
@@ -297,10 +296,9 @@ export class MeshNode {
       return
     }
     this.discoveryDials.add(peer)
-    this.libp2p.dialProtocol(addresses.map(a => a.encapsulate(`/p2p/${peer}`)), TASK_PROTOCOL, { signal: AbortSignal.timeout(DISCOVERY_DIAL_TIMEOUT_MS) })
-      .then((stream: Stream) => {
+    this.dialPeer(peer, addresses.map(a => a.toString()))
+      .then(() => {
         this.discoveryFailures.delete(peer)
-        this.attach(peer, stream)
       }, (err: Error) => {
         this.recordDiscoveryFailure(peer, now)
         log.error('dial to discovered peer %s failed (next try in %d ms): %s', peer, (this.discoveryFailures.get(peer)?.retryAt ?? now) - now, err.message)
@@ -316,12 +314,6 @@ export class MeshNode {
     const count = (this.discoveryFailures.get(peer)?.count ?? 0) + 1
     const backoff = Math.min(DISCOVERY_REDIAL_MIN_MS * 2 ** (count - 1), DISCOVERY_REDIAL_MAX_MS)
     this.discoveryFailures.set(peer, { count, retryAt: now + backoff })
-  }
-
-  private peerOfAddress (address: string): PeerId {
-    const id = multiaddr(address).getComponents().find(c => c.name === 'p2p')?.value
-    if (id == null) throw new TypeError(`address ${address} has no /p2p/ peer id`)
-    return id
   }
 
   /** Hands a frame's messages on, cut into runs at each `scope` marker. */

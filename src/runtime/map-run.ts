@@ -186,9 +186,9 @@ export class MapRun<R> implements AsyncIterator<R> {
     this.inFlight.set(start, { start, count: items.length, seq })
   }
 
-  private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, _peer: string): void {
+  private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, peer: string): void {
     if (!this.inFlight.delete(start) || this.finished) return
-    log.trace('%s: chunk at %d of %d items took %d ms on %s', this.label, start, count, Math.round(ms), _peer)
+    log.trace('%s: chunk at %d of %d items took %d ms on %s', this.label, start, count, Math.round(ms), peer)
     this.sizer.observe(ms, count)
     let values: unknown[] = []
     let error: Error | undefined

@@ -11,17 +11,15 @@ import { isPeerFigures, type MeshStatus, type PeerFigures, type PeerId, type Pee
 import type { RuntimeInfo } from './thread-messages.js'
 import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
 import { TaskLog } from './task-log.js'
-import { BOOTSTRAP_RETRY_MS, JOIN_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER, REJOIN_DELAY_MS } from '../defaults.js'
+import { BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, JOIN_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER, REJOIN_DELAY_MS } from '../defaults.js'
 
 const log = logger('scoop:host')
 
-/** The gossip topic of mesh membership: heartbeats with each peer's info, load and epoch. */
+/** The gossip topic of mesh membership: heartbeats with each peer's info, load, epoch and figures. */
 const MEMBERSHIP_TOPIC = '/scoop/membership/1'
 
 export interface PeerHostInit {
   workerName: string
-  /** Multiaddrs of peers to join (with /p2p/ ids). */
-  bootstrap?: string[]
   listen?: string[]
   /** The mesh's pre-shared swarm key (see MeshNodeInit.swarmKey). */
   swarmKey?: Uint8Array
@@ -60,8 +58,7 @@ export class PeerHost implements RunHost {
   private readonly lostPeerNames = new Map<PeerId, string>()
   private heartbeat: NodeJS.Timeout | undefined
   private lastBroker: PeerId
-  /** The epoch of the last broker claim this peer sent, and whether it acted as broker at the last look. */
-  private lastClaimSent: number | undefined
+  /** Whether this peer acted as broker at the last look (see onViewChanged). */
   private wasActing = false
   private stopped = false
   private taskListener: ((event: TaskEvent) => void) | undefined
@@ -95,7 +92,6 @@ export class PeerHost implements RunHost {
     mesh.subscribe(MEMBERSHIP_TOPIC)
     host.heartbeat = setInterval(() => { host?.onHeartbeatTimer() }, HEARTBEAT_INTERVAL_MS)
     host.heartbeat.unref()
-    await Promise.all((init.bootstrap ?? []).map(async addr => { await host?.join(addr) }))
     return host
   }
 
@@ -177,7 +173,7 @@ export class PeerHost implements RunHost {
     return run
   }
 
-  /** The run is over here: its executor ends, its tasks and constants are dropped. */
+  /** The run is over here: its executor ends and no message of the run is handled any more. */
   endRun (id: string): void {
     const run = this.runs.get(id)
     if (run == null || run.closed) return
@@ -201,7 +197,7 @@ export class PeerHost implements RunHost {
 
   async join (address: string): Promise<void> {
     try {
-      await this.mesh.dial(address, { signal: AbortSignal.timeout(10_000) })
+      await this.mesh.dial(address, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     } catch (err) {
       log.error('could not join %s: %s', address, (err as Error).message)
       throw new Error(`could not reach peer ${address}: ${(err as Error).message}`)
@@ -214,7 +210,7 @@ export class PeerHost implements RunHost {
    * running then are re-queued by their owners when the link drops, as for a lost peer.
    */
   async leave (graceMs: number): Promise<{ handedBack: number, unfinished: number }> {
-    const live = [...this.runs.values()].filter(r => !r.closed)
+    const live = this.liveRuns()
     let handedBack = 0
     let timer: NodeJS.Timeout | undefined
     await new Promise<void>(resolve => {
@@ -252,17 +248,16 @@ export class PeerHost implements RunHost {
   keepLinked (address: string): void {
     const peer = peerIdOfAddress(address)
     if (peer !== undefined) this.keptLinks.set(peer, address)
-    this.rejoin(address, 0)
+    this.rejoin(address, peer, 0)
   }
 
-  private rejoin (address: string, failures: number): void {
-    const peer = peerIdOfAddress(address)
+  private rejoin (address: string, peer: PeerId | undefined, failures: number): void {
     if (this.stopped || (peer !== undefined && this.mesh.isLinked(peer))) return
     this.join(address).then(() => {
       if (failures > 0) this.init.onWarning?.(`reached ${address}`)
     }, (err: Error) => {
       if (failures === 0) this.init.onWarning?.(`${err.message}; trying again every ${BOOTSTRAP_RETRY_MS / 1000} s`)
-      setTimeout(() => { this.rejoin(address, failures + 1) }, BOOTSTRAP_RETRY_MS).unref()
+      setTimeout(() => { this.rejoin(address, peer, failures + 1) }, BOOTSTRAP_RETRY_MS).unref()
     })
   }
 
@@ -321,7 +316,7 @@ export class PeerHost implements RunHost {
       broker: this.election.broker.id,
       epoch: this.election.epoch,
       peers: [entry(this.self, this.load), ...this.election.view().map(m => entry(m, m.load))],
-      runs: [...this.runs.values()].filter(r => !r.closed && r.spec != null).map(r => ({
+      runs: this.liveRuns().filter(r => r.spec != null).map(r => ({
         id: r.id, origin: this.peerName(r.spec!.origin), script: r.spec!.script, members: r.members.size + (r.joined ? 1 : 0)
       }))
     }
@@ -353,7 +348,7 @@ export class PeerHost implements RunHost {
     this.peerInfo.delete(peer)
     this.election.onPeerLeft(peer, Date.now())
     const kept = this.keptLinks.get(peer)
-    if (kept !== undefined) setTimeout(() => { this.rejoin(kept, 0) }, REJOIN_DELAY_MS).unref()
+    if (kept !== undefined) setTimeout(() => { this.rejoin(kept, peer, 0) }, REJOIN_DELAY_MS).unref()
     for (const run of this.runs.values()) {
       // A run whose origin is gone is over: nobody is left to use its results.
       if (run.spec?.origin === peer) this.endRun(run.id)
@@ -469,14 +464,10 @@ export class PeerHost implements RunHost {
       if (info != null) this.election.onPeerSeen(info, 0, now)
     }
     for (const expired of this.election.onTick(now)) this.heard.delete(expired)
-    // A claim not acknowledged by everyone yet: some peers may have heard it before their view
-    // named this peer (they hold it), or have joined since; tell them again.
-    if (this.election.claimedEpoch !== undefined && !this.election.isBroker) this.lastClaimSent = undefined
     this.onViewChanged()
     for (const run of this.runs.values()) run.onHeartbeat()
   }
 
-  /** The view may have changed: a new broker means our constants may lag behind its replica. */
   /**
    * After any change of the view: report a new broker, send the election's claims and
    * acknowledgements, and when this peer starts acting as broker, have each run catch up with the
@@ -489,18 +480,16 @@ export class PeerHost implements RunHost {
       this.lastBroker = broker
       for (const run of this.runs.values()) run.onBrokerSeen(broker)
     }
-    for (const ack of this.election.takeAcks()) {
-      const consts = [...this.runs.values()].filter(r => !r.closed).map(r => ({ run: r.id, highest: r.consts.highest }))
-      this.mesh.send(ack.to, { t: 'brokerAck', epoch: ack.epoch, consts })
+    const acks = this.election.takeAcks()
+    if (acks.length > 0) {
+      const consts = this.liveRuns().map(r => ({ run: r.id, highest: r.consts.highest }))
+      for (const ack of acks) this.mesh.send(ack.to, { t: 'brokerAck', epoch: ack.epoch, consts })
     }
-    const claim = this.election.claimedEpoch
-    if (claim !== undefined && !this.election.isBroker && claim !== this.lastClaimSent) {
-      this.lastClaimSent = claim
-      for (const peer of this.mesh.connectedPeers) this.mesh.send(peer, { t: 'brokerClaim', epoch: claim })
-    }
+    const claim = this.election.takeClaim()
+    if (claim !== undefined) for (const peer of this.mesh.connectedPeers) this.mesh.send(peer, { t: 'brokerClaim', epoch: claim })
     const acting = this.election.isBroker
     if (acting && !this.wasActing) {
-      log('acting as broker (epoch %d)', claim)
+      log('acting as broker (epoch %d)', this.election.claimedEpoch)
       for (const run of this.runs.values()) {
         let highest = 0
         let from: PeerId | undefined
@@ -512,7 +501,6 @@ export class PeerHost implements RunHost {
       }
     }
     this.wasActing = acting
-    for (const run of this.runs.values()) run.publishInfo()
   }
 
 }

@@ -21,7 +21,7 @@ function stderrIsTerminal (): boolean {
 }
 
 /** The progress option in effect: the call's own, else the launcher's. */
-export function progressWanted (option: ProgressOption | undefined): ProgressOption {
+function progressWanted (option: ProgressOption | undefined): ProgressOption {
   if (option !== undefined) return option
   const env = process.env[PROGRESS_ENV]
   return env === 'force' ? 'force' : env === '1'

@@ -6,9 +6,8 @@ import type { MessagePort } from 'node:worker_threads'
 import { logger } from '@libp2p/logger'
 import { Scheduler, type SchedulerAction } from '../core/scheduler.js'
 import { ConstStore } from '../core/constants.js'
-import { encode } from '../core/codec.js'
+import { encode, decode } from '../core/codec.js'
 import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type TaskEvent, type WireMessage } from '../core/wire.js'
-import { decode } from '../core/codec.js'
 import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
 import { serializeError } from './encoding.js'
 import { TaskQuarantinedError, WorkerLostError } from '../errors.js'
@@ -76,7 +75,7 @@ export class RunSpace {
   private executor: BatchedPort<HostToExecutor> | undefined
   private executorHandle: RunExecutor | undefined
   /** This peer's setConst requests with the broker, by request id (the executor's), and whom they were sent to. */
-  private readonly pendingSetConst = new Map<number, { entries: ConstDefinition[], sentTo: PeerId | undefined, answer: (outcome: DefineOutcome) => void }>()
+  private readonly pendingSetConst = new Map<number, { entries: ConstDefinition[], sentTo: PeerId | undefined, reply: (error: string) => void }>()
   /** setConst requests waiting for this peer to act as broker (see requestDefine). */
   private readonly deferredDefines: DefineRequest[] = []
   /** Constants up to this sequence must be here before this peer, as broker, numbers new ones. */
@@ -99,7 +98,7 @@ export class RunSpace {
 
   get joined (): boolean { return this.state === 'joined' }
   get closed (): boolean { return this.state === 'closed' }
-  get hasExecutor (): boolean { return this.executorHandle != null || this.executor != null }
+  get hasExecutor (): boolean { return this.executorHandle != null }
 
   info (): RuntimeInfo {
     return { ...this.host.meshInfo(), size: this.members.size + 1 }
@@ -211,14 +210,12 @@ export class RunSpace {
 
   /** A setConst from this peer's executor: defined here if this peer is the broker, else sent to it. */
   private setConst (req: number, entries: ConstDefinition[]): void {
-    const answer = (outcome: DefineOutcome): void => {
-      this.executor?.post({ k: 'setConstReply', req, error: 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : ('error' in outcome ? outcome.error : '') })
-    }
+    const reply = (error: string): void => { this.executor?.post({ k: 'setConstReply', req, error }) }
     if (this.host.brokerId() === this.host.selfId) {
-      this.requestDefine({ by: `${this.host.selfId}#${req}`, entries, answer })
+      this.requestDefine({ by: `${this.host.selfId}#${req}`, entries, answer: outcome => { reply(outcomeError(outcome)) } })
       return
     }
-    this.pendingSetConst.set(req, { entries, sentTo: undefined, answer })
+    this.pendingSetConst.set(req, { entries, sentTo: undefined, reply })
     this.sendPendingSetConsts()
   }
 
@@ -230,7 +227,7 @@ export class RunSpace {
       if (broker === this.host.selfId) {
         // The role came to this peer: define here, under the same request id.
         this.pendingSetConst.delete(req)
-        this.requestDefine({ by: `${this.host.selfId}#${req}`, entries: pending.entries, answer: pending.answer })
+        this.requestDefine({ by: `${this.host.selfId}#${req}`, entries: pending.entries, answer: outcome => { pending.reply(outcomeError(outcome)) } })
         continue
       }
       pending.sentTo = broker
@@ -313,8 +310,7 @@ export class RunSpace {
             by: `${from}#${req}`,
             entries: msg.entries,
             answer: outcome => {
-              const error = 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : ('error' in outcome ? outcome.error : '')
-              this.host.send(from, { t: 'setConstReply', req, seqs: 'entries' in outcome ? outcome.entries.map(e => e.seq) : [], error }, this.id)
+              this.host.send(from, { t: 'setConstReply', req, seqs: 'entries' in outcome ? outcome.entries.map(e => e.seq) : [], error: outcomeError(outcome) }, this.id)
             }
           })
           break
@@ -331,10 +327,8 @@ export class RunSpace {
           if (msg.error === '' && msg.seqs.length === pending.entries.length) {
             // The broker numbered our constants: store them now, so our next tasks carry them.
             this.addConsts(pending.entries.map((e, k) => ({ seq: msg.seqs[k], name: e.name, data: e.data })))
-            pending.answer({ entries: [] })
-          } else {
-            pending.answer(msg.error.startsWith('redefined:') ? { duplicate: msg.error.slice('redefined:'.length) } : { error: msg.error })
           }
+          pending.reply(msg.error)
           break
         }
         case 'fetchConsts': this.host.send(from, { t: 'consts', entries: this.consts.after(msg.after) }, this.id); break
@@ -364,13 +358,16 @@ export class RunSpace {
     // A fetch of missing constants may have gone unanswered (its peer left): ask the broker again.
     if (this.scheduler.waitsForConsts) this.fetchConsts(this.host.brokerId())
     this.sendPendingSetConsts()
-    this.publishInfo()
   }
 
-  /** The broker changed (or was first heard from): our constants may lag behind its replica, and our requests are with the old one. */
+  /**
+   * The broker changed (or was first heard from): our constants may lag behind its replica, our
+   * requests are with the old one, and the executor's `scoop.brokerName` is out of date.
+   */
   onBrokerSeen (broker: PeerId): void {
     this.fetchConsts(broker)
     this.sendPendingSetConsts()
+    this.publishInfo()
   }
 
   private fetchConsts (from: PeerId): void {
@@ -416,18 +413,21 @@ export class RunSpace {
       case 'started': this.executor?.post({ k: 'started', seq: action.seq }); break
       case 'lost': {
         const name = this.host.peerName(action.peer)
-        const error = new WorkerLostError(`the worker ${name} was lost while it held this task, which may or may not have run there; it is not run again ({ retries: ${action.retries} })`)
-        this.executor?.post({ k: 'resolve', seq: action.seq, ok: false, data: encode(serializeError(error, name)), peer: name, ms: 0 })
+        this.rejectOwned(action.seq, name, new WorkerLostError(`the worker ${name} was lost while it held this task, which may or may not have run there; it is not run again ({ retries: ${action.retries} })`))
         break
       }
       case 'quarantined': {
         const name = this.host.peerName(action.lastPeer)
-        const error = new TaskQuarantinedError(`the task was quarantined: ${action.losses} workers died while holding it (the last one: ${name}); it is not run again`)
-        this.executor?.post({ k: 'resolve', seq: action.seq, ok: false, data: encode(serializeError(error, name)), peer: name, ms: 0 })
+        this.rejectOwned(action.seq, name, new TaskQuarantinedError(`the task was quarantined: ${action.losses} workers died while holding it (the last one: ${name}); it is not run again`))
         break
       }
       case 'fetchConsts': this.fetchConsts(this.host.brokerId()); break
     }
+  }
+
+  /** Fails an owned task for a reason of the mesh's (not the task's own error), naming the worker concerned. */
+  private rejectOwned (seq: number, worker: string, error: Error): void {
+    this.executor?.post({ k: 'resolve', seq, ok: false, data: encode(serializeError(error, worker)), peer: worker, ms: 0 })
   }
 
   publishInfo (force = false): void {
@@ -438,6 +438,11 @@ export class RunSpace {
     this.lastInfo = key
     this.executor.post({ k: 'info', info })
   }
+}
+
+/** A define's outcome as setConstReply carries it: '' (defined), `redefined:<name>`, or another error. */
+function outcomeError (outcome: DefineOutcome): string {
+  return 'duplicate' in outcome ? `redefined:${outcome.duplicate}` : ('error' in outcome ? outcome.error : '')
 }
 
 /** A failed task's error as the dashboard shows it: name, message, remote stack. */

@@ -4,6 +4,7 @@
 
 import { parseArgs } from 'node:util'
 import { defaultOptions, formatReport, runSimulation, type SimOptions } from './scenarios.js'
+import { TCP_MIN_RTO_MS } from './network.js'
 
 const HELP = `usage: node dist/src/sim/cli.js [options]
 
@@ -21,7 +22,7 @@ the heartbeat lease alone), a flat map, and a nested binary tree.
   --latency-ms MS       one-way network latency (default ${defaultOptions.latencyMs})
   --jitter-ms MS        extra latency, uniform in [0, MS) per message (default ${defaultOptions.jitterMs})
   --loss P              probability a transmission is lost: heartbeats are dropped, task streams
-                        (TCP) retransmit after 200 ms, doubling (default ${defaultOptions.loss})
+                        (TCP) retransmit after ${TCP_MIN_RTO_MS} ms, doubling (default ${defaultOptions.loss})
   --bandwidth-mbps N    bandwidth of each directed peer link, Mbit/s (default ${defaultOptions.bandwidthMbps})
   --tree-depth N        levels below the root of the nested tree: 2^N leaves (default ${defaultOptions.treeDepth})
   --kill-broker-at-ms T kill the broker at this virtual time in the election experiment (default ${defaultOptions.killBrokerAtMs})

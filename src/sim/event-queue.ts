@@ -14,8 +14,6 @@ export class EventQueue {
   private readonly heap: SimEvent[] = []
   private nextSeq = 0
 
-  get size (): number { return this.heap.length }
-
   /** Time of the earliest event, if any. */
   peekTime (): number | undefined { return this.heap[0]?.time }
 

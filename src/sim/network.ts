@@ -46,8 +46,6 @@ export class NetworkModel {
   /** Per directed link (from * n + to): when its sender side is free again, and when its last message arrived. */
   private readonly linkFreeAt: Float64Array
   private readonly linkLastArrival: Float64Array
-  retransmissions = 0
-  bytesSent = 0
 
   constructor (readonly config: NetworkConfig, private readonly peerCount: number, private readonly random: SeededRandom) {
     this.bytesPerMs = config.bandwidthMbps * 1e6 / 8 / 1000
@@ -74,7 +72,6 @@ export class NetworkModel {
     const link = from * this.peerCount + to
     const departs = Math.max(now, this.linkFreeAt[link]) + bytes / this.bytesPerMs
     this.linkFreeAt[link] = departs
-    this.bytesSent += bytes
     let delay = this.latency()
     // Each loss costs a timeout that doubles (exponential back-off), then a fresh trip.
     let rto = TCP_MIN_RTO_MS
@@ -83,7 +80,6 @@ export class NetworkModel {
       waited += rto
       rto *= 2
       delay = waited + this.latency()
-      this.retransmissions++
     }
     const arrives = Math.max(departs + delay, this.linkLastArrival[link])
     this.linkLastArrival[link] = arrives

@@ -38,8 +38,8 @@ export interface WorldConfig {
   electionMode: 'host' | 'lease'
   /**
    * False: no heartbeats and no BrokerElection calls. Scheduling never reads the election (loads
-   * travel on the task protocol), and each heartbeat costs O(peers) in BrokerElection.recompute,
-   * so workload runs leave it out to stay fast.
+   * travel on the task protocol), and heartbeats cost O(peers²) events per interval (each goes
+   * to every peer), so workload runs leave it out to stay fast.
    */
   election?: boolean
   heartbeatMs?: number
@@ -54,7 +54,6 @@ export class VirtualPeer {
   readonly scheduler: Scheduler
   readonly election: BrokerElection
   alive = false
-  started = false
   /** Peers whose hello arrived and whose connection is not known closed: PeerHost's linked peers. */
   readonly linked: Uint8Array
   linkedCount = 0
@@ -69,8 +68,6 @@ export class VirtualPeer {
   /** Children this peer submitted for a task it runs, by child seq. */
   readonly waiting = new Map<number, WaitingParent>()
   vote: PeerId | undefined
-  /** The epoch of the last broker claim this peer sent (as PeerHost tracks it). */
-  lastClaimSent: number | undefined
 
   constructor (readonly index: number, readonly info: PeerInfo, peerCount: number, leaseMs: number, random: SeededRandom) {
     this.scheduler = new Scheduler({ self: info.id, random: () => random.next() })
@@ -95,7 +92,6 @@ export class SimWorld {
   /** Task-protocol messages sent by schedulers, by kind. */
   readonly messages = new Map<string, number>()
   messageTotal = 0
-  hellos = 0
   /** Directed links whose hello has arrived. */
   linksUp = 0
   heartbeatsSent = 0
@@ -116,7 +112,6 @@ export class SimWorld {
   conflictingEpochs = 0
   /** Moments a peer started acting as broker (its claim acknowledged by its whole view). */
   readonly actingSince: Agreement[] = []
-  claimsSent = 0
   private readonly maxEvents: number
   private readonly electing: boolean
 
@@ -137,7 +132,6 @@ export class SimWorld {
   }
 
   get allStarted (): boolean { return this.liveStarted > 0 && this.plannedStarts === 0 }
-  get liveCount (): number { return this.liveStarted }
   /** The broker every live peer currently names, if they agree. */
   get agreedBroker (): PeerId | undefined { return this.agreedOn }
   get busyMs (): number { return this.peers.reduce((sum, p) => sum + p.busyMs, 0) }
@@ -171,7 +165,6 @@ export class SimWorld {
     this.queue.push(at, () => {
       this.plannedStarts--
       peer.alive = true
-      peer.started = true
       this.liveStarted++
       for (const other of this.peers) {
         if (other === peer || !other.alive) continue
@@ -210,7 +203,6 @@ export class SimWorld {
 
   private sendHello (from: VirtualPeer, to: VirtualPeer): void {
     const load = from.scheduler.load
-    this.hellos++
     const at = this.network.streamArrival(from.index, to.index, estimateMessageBytes({ t: 'hello', peer: from.info, load }), this.now)
     this.queue.push(at, () => {
       if (!to.alive || !from.alive) return
@@ -255,8 +247,6 @@ export class SimWorld {
       }
     }
     peer.election.onTick(this.now)
-    // As PeerHost does: an unacknowledged claim goes out again with every heartbeat.
-    if (!peer.election.isBroker) peer.lastClaimSent = undefined
     this.noteVote(peer)
     this.queue.push(this.now + this.heartbeatMs, () => { this.heartbeat(peer) })
   }
@@ -308,12 +298,10 @@ export class SimWorld {
         this.noteVote(to)
       })
     }
-    const claim = peer.election.claimedEpoch
-    if (claim === undefined || peer.election.isBroker || claim === peer.lastClaimSent) return
-    peer.lastClaimSent = claim
+    const claim = peer.election.takeClaim()
+    if (claim === undefined) return
     for (const other of this.peers) {
       if (peer.linked[other.index] === 0) continue
-      this.claimsSent++
       const at = this.network.streamArrival(peer.index, other.index, estimateMessageBytes({ t: 'brokerClaim', epoch: claim }), this.now)
       this.queue.push(at, () => {
         if (!other.alive || !peer.alive) return
@@ -331,9 +319,10 @@ export class SimWorld {
     const epoch = peer.election.claimedEpoch
     if (epoch === undefined || peer.election.size === 1) return
     const claimant = this.claims.get(epoch)
-    if (claimant === undefined) this.actingSince.push({ time: this.now, broker: peer.id })
-    if (claimant === undefined) this.claims.set(epoch, peer.id)
-    else if (claimant !== '' && claimant !== peer.id) {
+    if (claimant === undefined) {
+      this.actingSince.push({ time: this.now, broker: peer.id })
+      this.claims.set(epoch, peer.id)
+    } else if (claimant !== '' && claimant !== peer.id) {
       this.claims.set(epoch, '')
       this.conflictingEpochs++
     }

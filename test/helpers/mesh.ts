@@ -3,7 +3,7 @@
 // then SIGKILL of the group if anything is left).
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { CLI, ROOT, processGroupMembers } from './run.js'
+import { CLI, ROOT, reapGroup } from './run.js'
 
 export class LongLivedMesh {
   readonly workerPids: number[] = []
@@ -62,13 +62,6 @@ export class LongLivedMesh {
   async stop (): Promise<number[]> {
     if (!this.exited) this.child.kill('SIGTERM')
     await this.waitFor(() => this.exited, 'its exit', 15_000).catch(() => {})
-    const deadline = Date.now() + 5000
-    let left = processGroupMembers(this.pid)
-    while (left.length > 0 && Date.now() < deadline) {
-      await new Promise(resolve => setTimeout(resolve, 100))
-      left = processGroupMembers(this.pid)
-    }
-    if (left.length > 0) { try { process.kill(-this.pid, 'SIGKILL') } catch {} }
-    return left
+    return await reapGroup(this.pid, 5000)
   }
 }

@@ -28,14 +28,18 @@ export function processGroupMembers (pgid: number): number[] {
     .map(([pid]) => Number(pid))
 }
 
-async function settle (pgid: number, within: number): Promise<number[]> {
-  // Workers get a moment to notice their origin is gone; poll the group, bounded.
-  const deadline = Date.now() + within
+/**
+ * Waits (bounded) for a process group to empty, then SIGKILLs what is left of it; returns the
+ * pids that were left (a clean end leaves none). Workers get a moment to notice their origin is gone.
+ */
+export async function reapGroup (pgid: number, withinMs: number): Promise<number[]> {
+  const deadline = Date.now() + withinMs
   let left = processGroupMembers(pgid)
   while (left.length > 0 && Date.now() < deadline) {
     await new Promise(resolve => setTimeout(resolve, 100))
     left = processGroupMembers(pgid)
   }
+  if (left.length > 0) { try { process.kill(-pgid, 'SIGKILL') } catch {} }
   return left
 }
 
@@ -72,8 +76,7 @@ export async function runWith (node: string, command: string[], options: RunOpti
     child.on('close', (c, s) => { resolve([c, s]) })
   })
   clearTimeout(timer)
-  const leftovers = await settle(pid, 5000)
-  if (leftovers.length > 0) { try { process.kill(-pid, 'SIGKILL') } catch {} }
+  const leftovers = await reapGroup(pid, 5000)
   return { code, signal, stdout, stderr, leftovers }
 }
 

@@ -5,13 +5,12 @@
 // skipped, saying so.
 import { strict as assert } from 'node:assert'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { chromium } from 'playwright-core'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { CLI, ROOT, fixture, processGroupMembers, run as runCli } from '../helpers/run.js'
+import { CLI, ROOT, fixture, reapGroup, run as runCli } from '../helpers/run.js'
 import { LongLivedMesh } from '../helpers/mesh.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -37,11 +36,7 @@ async function readEvents (url: string, done: (text: string) => boolean): Promis
 /** Ends a process group started here (SIGTERM, then SIGKILL after a bounded wait); returns what was left. */
 async function endGroup (pid: number): Promise<number[]> {
   try { process.kill(-pid, 'SIGTERM') } catch {}
-  const deadline = Date.now() + 10_000
-  while (processGroupMembers(pid).length > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
-  const left = processGroupMembers(pid)
-  if (left.length > 0) { try { process.kill(-pid, 'SIGKILL') } catch {} }
-  return left
+  return await reapGroup(pid, 10_000)
 }
 
 /** Reads a stream until `pattern` shows up (bounded), returning the match. */
