@@ -212,10 +212,18 @@ async function dashboard (argv: string[]): Promise<void> {
  * `--dashboard script.ts` must not take the script for the port: commander's optional option
  * value would. The launcher's own --dashboard (the first one) without a number gets the default.
  */
-function withDashboardPort (argv: string[]): string[] {
-  const at = argv.indexOf('--dashboard')
-  if (at < 0 || /^\d+$/.test(argv[at + 1] ?? '')) return argv
-  return [...argv.slice(0, at), `--dashboard=${DASHBOARD_PORT}`, ...argv.slice(at + 1)]
+function withDashboardPort (program: Command, argv: string[]): string[] {
+  // Only the launcher's options, before the script: what follows the script is the script's.
+  for (let at = 2; at < argv.length && argv[at].startsWith('-'); at++) {
+    const arg = argv[at]
+    if (arg === '--dashboard') {
+      if (/^\d+$/.test(argv[at + 1] ?? '')) return argv
+      return [...argv.slice(0, at), `--dashboard=${DASHBOARD_PORT}`, ...argv.slice(at + 1)]
+    }
+    // An option that takes a value (`--log file`) is followed by its value, not by the script.
+    if (!arg.includes('=') && program.options.some(o => (o.long === arg || o.short === arg) && o.required)) at++
+  }
+  return argv
 }
 
 export async function main (argv = process.argv): Promise<void> {
@@ -223,7 +231,7 @@ export async function main (argv = process.argv): Promise<void> {
   if (argv[2] === 'status') { await status(argv); return }
   if (argv[2] === 'dashboard') { await dashboard(argv); return }
   const program = buildProgram()
-  program.parse(withDashboardPort(argv))
+  program.parse(withDashboardPort(program, argv))
   const [script, scriptArgs] = program.processedArgs as [string | undefined, string[]]
   const opts = program.opts<CliOptions>()
   const join = [...opts.join, ...joinFromEnv()]

@@ -157,7 +157,7 @@ export class PeerHost implements RunHost {
       log('run %s of %s: %s', spec.id, this.peerName(spec.origin), spec.script)
     }
     run.spec ??= spec
-    if (!run.hasExecutor && this.init.startExecutor != null && spec.origin !== this.self.id) {
+    if (run.awaitsExecutor && this.init.startExecutor != null && spec.origin !== this.self.id) {
       const space = run
       const failed = (error: string): void => {
         log.error('cannot take part in run %s: %s', spec.id, error)

@@ -98,7 +98,8 @@ export class RunSpace {
 
   get joined (): boolean { return this.state === 'joined' }
   get closed (): boolean { return this.state === 'closed' }
-  get hasExecutor (): boolean { return this.executorHandle != null }
+  /** No executor was ever started here for this run (one that failed to load is not tried again). */
+  get awaitsExecutor (): boolean { return this.state === 'passive' }
 
   info (): RuntimeInfo {
     return { ...this.host.meshInfo(), size: this.members.size + 1 }
