@@ -12,6 +12,8 @@ import { SeededRandom } from '../../src/sim/random.js'
 
 const SEED = 20261123
 const ROUNDS = 6
+/** 400 items of 10 ms on 3 workers: over a second of map after MAPPING, so a kill 0-300 ms later always lands mid-run. */
+const MAP_ITEMS = '400'
 type Victim = 'worker' | 'broker' | 'origin'
 
 const alive = (pid: number): boolean => {
@@ -48,16 +50,20 @@ describe(`chaos: kills at random points of runs on a long-lived mesh (seed ${SEE
       const livePids = m.workerPids.filter(alive)
       await m.waitFor(() => m.workerPids.filter(alive).length >= 3, 'three live workers', 60_000)
       let killed: number | undefined
-      const r = await run([CLI, '--key', key, '--join', m.address!, '--no-origin-tasks', fixture('meshRun.ts'), `chaos${round}`, '4', '150', '10'], {
+      let landed = false
+      const r = await run([CLI, '--key', key, '--join', m.address!, '--no-origin-tasks', fixture('meshRun.ts'), `chaos${round}`, '4', MAP_ITEMS, '10'], {
         timeout: 120_000,
         onStdout: (text, originPid) => {
           if (killed !== undefined || !text.includes('MAPPING')) return
           killed = victim === 'origin' ? originPid : (victim === 'broker' ? livePids[0] : livePids[1 + random.int(livePids.length - 1)])
           const target = killed
-          setTimeout(() => { try { process.kill(target, 'SIGKILL') } catch {} }, delayMs)
+          setTimeout(() => {
+            try { process.kill(target, 'SIGKILL'); landed = true } catch {}
+          }, delayMs)
         }
       })
       assert.ok(killed !== undefined, `round ${round}: the map never got under way: ${r.stderr}`)
+      assert.ok(landed, `round ${round}: the ${victim} ${killed} was gone before the kill (the run ended first)`)
       if (victim === 'origin') {
         assert.equal(r.signal, 'SIGKILL', `round ${round}: the origin was killed`)
       } else {
