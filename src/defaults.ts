@@ -9,6 +9,33 @@ export const YAMUX_MAX_STREAM_WINDOW = 256 * 1024
 /** Tasks the executor may hold whose synchronous part has not finished: one runs and one waits in its queue, so the thread never idles for a round trip between tasks. */
 export const EXECUTOR_SLOTS = 2
 
+/**
+ * Short tasks go to the executor in bigger batches: as many as make about this much work, by the
+ * measured run time of the last tasks, up to EXECUTOR_MAX_BATCH. Each hop between the host and
+ * the executor thread costs tens of microseconds (a wake-up on another core), so a task of a few
+ * microseconds handed over two at a time left the executor waiting most of the time. A task
+ * handed over can no longer be stolen: this bounds the work held back from thieves.
+ */
+export const EXECUTOR_BATCH_MS = 1
+export const EXECUTOR_MAX_BATCH = 256
+
+/**
+ * The executor sends the results of a batch of tasks together, once the batch is done; it sends
+ * what it holds before a task of a function that took longer than this (or is new to it), or
+ * once it has held results for EXECUTOR_RESULT_HOLD_MAX_MS, so that no result waits long for
+ * another task to finish.
+ */
+export const EXECUTOR_RESULT_HOLD_MS = 0.1
+export const EXECUTOR_RESULT_HOLD_MAX_MS = 0.5
+
+/**
+ * A thief is given half of the victim's queue, but no more tasks than fit in this many bytes on
+ * the wire (one task at least): half of 20 000 tiny tasks made a 1 MB message that took half a
+ * second to cross, longer than running them, and two big tasks could exceed MAX_FRAME_BYTES.
+ * The thief asks again before it runs dry (see the scheduler's steal ahead).
+ */
+export const STEAL_MAX_BYTES = 64 * 1024
+
 /** Upper bound on suspended (awaiting) tasks per executor, so async tasks cannot drain the whole mesh into one thread. */
 export const MAX_SUSPENDED_TASKS = 4096
 

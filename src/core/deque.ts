@@ -24,6 +24,16 @@ export class Deque<T> {
     return item
   }
 
+  /** The oldest item, left in place. */
+  first (): T | undefined {
+    return this.count === 0 ? undefined : this.items[this.head]
+  }
+
+  /** The newest item, left in place. */
+  last (): T | undefined {
+    return this.count === 0 ? undefined : this.items[(this.head + this.count - 1) % this.items.length]
+  }
+
   /** Removes and returns the oldest item. */
   shift (): T | undefined {
     if (this.count === 0) return undefined

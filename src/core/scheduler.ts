@@ -5,9 +5,10 @@
 
 import { Deque } from './deque.js'
 import { RandomSet } from './random-set.js'
-import type { FunctionRef, PeerId, Task, WireMessage } from './wire.js'
+import { taskWireBytes, type FunctionRef, type PeerId, type Task, type WireMessage } from './wire.js'
 import {
-  EXECUTOR_SLOTS, LOAD_ADVERT_FANOUT, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, STARTED_NOTICE_DELAY_MS,
+  EXECUTOR_BATCH_MS, EXECUTOR_MAX_BATCH, EXECUTOR_SLOTS, LOAD_ADVERT_FANOUT, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, STARTED_NOTICE_DELAY_MS,
+  STEAL_MAX_BYTES,
   STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS, STEAL_PROBES_BEFORE_BACKOFF
 } from '../defaults.js'
 
@@ -15,8 +16,11 @@ export type SchedulerAction =
   | { type: 'send', to: PeerId, msg: WireMessage }
   /** Hand this task to the local executor. */
   | { type: 'execute', task: Task }
-  /** An owned task finished (here or elsewhere): deliver to its future. */
-  | { type: 'resolve', seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number, fn: FunctionRef, items: number }
+  /**
+   * An owned task finished (here or elsewhere): deliver to its future; `settled`: the executor
+   * ran it itself and has settled its future already (see LocalRuns), only report it.
+   */
+  | { type: 'resolve', seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number, fn: FunctionRef, items: number, settled: boolean }
   /** An owned task started running on another peer. */
   | { type: 'started', seq: number }
   /** An owned task was lost with a peer more often than its `retries` allow: it is not run again. */
@@ -30,12 +34,32 @@ export interface SchedulerInit {
   self: PeerId
   /** Uniform random numbers in [0, 1); injectable so simulations and tests are deterministic. */
   random?: () => number
-  /** Tasks the executor holds at once (see EXECUTOR_SLOTS); 0: this peer never runs tasks, it only submits. */
+  /**
+   * Tasks the executor holds at once, fixed; 0: this peer never runs tasks, it only submits.
+   * Unset: EXECUTOR_SLOTS, more for short tasks (see EXECUTOR_BATCH_MS).
+   */
   executorSlots?: number
+}
+
+/**
+ * The executor's runs of its own tasks. An executor may run a task it submitted at once, on its
+ * own thread, without the round trips through this scheduler: such a task is *offered* (see
+ * `submitAll`), and whichever side takes it first runs it, the executor or this scheduler (which
+ * gives it to a thief). The runtime implements it in shared memory (TaskClaims).
+ */
+export interface LocalRuns {
+  /** Takes an offered task for this scheduler to hand out; false if the executor took it first. */
+  take: (seq: number) => boolean
+  /** True once an offered task has been taken, by either side. */
+  taken: (seq: number) => boolean
+  /** Own tasks the executor is running now (their synchronous part): it is busy with them. */
+  readonly running: number
 }
 
 interface OwnedTask {
   task: Task
+  /** Offered to the executor (see LocalRuns) and not handed out by this scheduler since. */
+  offered: boolean
   /** Peer holding the task, or null while it is in this peer's deque or executor. */
   location: PeerId | null
   started: boolean
@@ -50,8 +74,14 @@ const keyOf = (owner: PeerId, seq: number): string => `${owner}#${seq}`
 export class Scheduler {
   readonly self: PeerId
   private readonly random: () => number
-  private readonly executorSlots: number
+  /** A fixed executor depth (see SchedulerInit.executorSlots), or undefined: it follows the tasks' run time. */
+  private readonly fixedSlots: number | undefined
+  /** Run time of the last tasks that ran through without yielding (a moving average), ms. */
+  private taskMs: number | undefined
   private readonly deque = new Deque<Task>()
+  /** Own tasks offered to the executor (see LocalRuns), in submission order; taken ones are dropped lazily. */
+  private readonly offered = new Deque<Task>()
+  private localRuns: LocalRuns | undefined
   /** Tasks whose constants have not all arrived yet. */
   private readonly waitingForConsts: Task[] = []
   private readonly owned = new Map<number, OwnedTask>()
@@ -93,21 +123,36 @@ export class Scheduler {
   constructor (init: SchedulerInit) {
     this.self = init.self
     this.random = init.random ?? Math.random
-    this.executorSlots = init.executorSlots ?? EXECUTOR_SLOTS
+    this.fixedSlots = init.executorSlots
+  }
+
+  /** Tasks the executor may hold whose synchronous part has not finished (see EXECUTOR_BATCH_MS). */
+  private get executorSlots (): number {
+    if (this.fixedSlots !== undefined) return this.fixedSlots
+    if (this.taskMs === undefined) return EXECUTOR_SLOTS
+    return Math.max(EXECUTOR_SLOTS, Math.min(EXECUTOR_MAX_BATCH, Math.floor(EXECUTOR_BATCH_MS / Math.max(this.taskMs, 1e-3))))
   }
 
   /** True while some task waits for shared constants not received yet. */
   get waitsForConsts (): boolean { return this.waitingForConsts.length > 0 }
 
   /** Tasks queued here and not yet started: what this peer advertises as its load. */
-  get load (): number { return this.deque.length }
+  get load (): number {
+    this.pruneOffered()
+    return this.deque.length + this.offered.length
+  }
+
+  /** The executor runs its own tasks itself from now on, when it takes them first (see LocalRuns). */
+  useLocalRuns (runs: LocalRuns): void {
+    this.localRuns = runs
+  }
 
   /** Tasks the executor holds (running, or waiting for their children). */
   get running (): number { return this.executing.size }
 
   /** Nothing runs, waits or is owned here: a leaving peer may go without losing anything. */
   get idle (): boolean {
-    return this.executing.size === 0 && this.owned.size === 0 && this.deque.length === 0 && this.waitingForConsts.length === 0
+    return this.executing.size === 0 && this.owned.size === 0 && this.load === 0 && this.waitingForConsts.length === 0
   }
 
   /**
@@ -161,9 +206,32 @@ export class Scheduler {
 
   /** A task submitted on this peer (its seq numbered by the submitter, unique per owner). */
   submit (task: Task, now: number, retries?: number): void {
+    this.submitAll([{ task, retries }], now)
+  }
+
+  /**
+   * Tasks submitted together: queued first, then handed out at once (a thief gets half of them
+   * all). `offered`: the executor may run it itself (see LocalRuns).
+   */
+  submitAll (submissions: Array<{ task: Task, retries?: number, offered?: boolean }>, now: number): void {
     this.now = now
-    this.owned.set(task.seq, { task, location: null, started: false, losses: 0, retries })
-    this.deque.push(task)
+    for (const { task, retries, offered } of submissions) {
+      const local = offered === true && this.localRuns !== undefined
+      this.owned.set(task.seq, { task, offered: local, location: null, started: false, losses: 0, retries })
+      if (local) this.offered.push(task)
+      else this.deque.push(task)
+    }
+    this.pump()
+  }
+
+  /** The executor ran an offered task itself and settled its future: count it and report it. */
+  onLocalResult (seq: number, ok: boolean, data: Uint8Array, ms: number, now: number): void {
+    this.now = now
+    const entry = this.owned.get(seq)
+    if (entry === undefined || !entry.offered) return
+    this.stats.executed++
+    this.stats.executedItems += Math.max(1, entry.task.chunk)
+    this.resolveOwned(seq, ok, data, this.self, ms, true)
     this.pump()
   }
 
@@ -177,10 +245,11 @@ export class Scheduler {
     const entry = this.owned.get(seq)
     if (entry == null || entry.started) return false
     this.owned.delete(seq)
-    if (entry.location == null) {
-      this.deque.removeWhere(t => t.owner === this.self && t.seq === seq)
-    } else {
+    if (entry.location != null) {
       this.send(entry.location, { t: 'cancel', seq })
+    } else if (!entry.offered) {
+      // (An offered task is cancelled by the executor, which took it first: `offered` drops it lazily.)
+      this.deque.removeWhere(t => t.owner === this.self && t.seq === seq)
     }
     this.pump()
     return true
@@ -200,13 +269,14 @@ export class Scheduler {
     const task = this.executing.get(key)
     if (task === undefined) return
     this.executing.delete(key)
-    this.suspended.delete(key)
+    // A task that yielded waited for others: its time says nothing of how long tasks run.
+    if (!this.suspended.delete(key)) this.taskMs = this.taskMs === undefined ? ms : 0.75 * this.taskMs + 0.25 * ms
     this.aheadRefused = false
     this.startNotices.delete(key) // the result says it all
     this.stats.executed++
     this.stats.executedItems += Math.max(1, task.chunk)
     if (owner === this.self) {
-      this.resolveOwned(seq, ok, data, this.self, ms)
+      this.resolveOwned(seq, ok, data, this.self, ms, false)
     } else if (this.peerIds.has(owner)) {
       this.send(owner, { t: 'result', seq, ok, data, ms })
     }
@@ -308,24 +378,42 @@ export class Scheduler {
       this.parkedThieves.add(thief)
       return
     }
-    this.giveTo(thief, ahead ? Math.floor(this.deque.length / 2) : this.stealableCount())
+    this.giveTo(thief, ahead ? Math.floor(this.load / 2) : this.stealableCount())
   }
 
   /** Steal half; a single task goes only if this peer's executor cannot take it now. */
   private stealableCount (): number {
-    const queued = this.deque.length
+    const queued = this.load
     const executorFull = this.executorSlots === 0 || this.activeTasks > 0
     return queued >= 2 ? Math.floor(queued / 2) : (queued === 1 && executorFull ? 1 : 0)
   }
 
-  /** Sends a thief the `count` oldest queued tasks (possibly none), telling their owners where they went. */
+  /**
+   * Sends a thief the `count` oldest queued tasks (possibly none), or fewer if they exceed
+   * STEAL_MAX_BYTES on the wire, telling their owners where they went.
+   */
   private giveTo (thief: PeerId, count: number): void {
     const tasks: Task[] = []
-    for (let k = 0; k < count; k++) tasks.push(this.deque.shift() as Task)
+    let bytes = 0
+    while (tasks.length < count) {
+      // Own offered tasks first: those the executor has not taken yet.
+      const fromOffered = this.offered.length > 0
+      const queue = fromOffered ? this.offered : this.deque
+      const next = queue.first()
+      if (next === undefined) break
+      const size = taskWireBytes(next)
+      if (tasks.length > 0 && bytes + size > STEAL_MAX_BYTES) break
+      queue.shift()
+      if (fromOffered && this.localRuns?.take(next.seq) !== true) continue
+      bytes += size
+      tasks.push(next)
+    }
     for (const task of tasks) {
       if (task.owner !== this.self) continue
       const entry = this.owned.get(task.seq)
-      if (entry != null) entry.location = thief
+      if (entry == null) continue
+      entry.location = thief
+      entry.offered = false
     }
     // Other owners learn where their tasks went (the thief itself knows).
     const moved = tasks.filter(t => t.owner !== this.self && t.owner !== thief)
@@ -335,7 +423,7 @@ export class Scheduler {
       // Work answers a waiting request too (the thief stops waiting for it).
       this.parkedThieves.delete(thief)
     }
-    this.send(thief, { t: 'tasks', tasks, load: this.deque.length })
+    this.send(thief, { t: 'tasks', tasks, load: this.load })
   }
 
   private onStolenTasks (victim: PeerId, tasks: Task[], load: number): void {
@@ -405,7 +493,7 @@ export class Scheduler {
     // A result for a task this peer never gave away (or took back) is forged or stale: refused.
     // (Which peer holds a given-away task is not checked: a 'moved' notice may trail the result.)
     if (this.owned.get(seq)?.location == null) return
-    this.resolveOwned(seq, ok, data, from, ms)
+    this.resolveOwned(seq, ok, data, from, ms, false)
   }
 
   private onCancelRequest (owner: PeerId, seq: number): void {
@@ -433,25 +521,33 @@ export class Scheduler {
     }
   }
 
-  private resolveOwned (seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number): void {
+  private resolveOwned (seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number, settled: boolean): void {
     // First result wins; a duplicate (re-executed task) or a cancelled task's result is dropped.
     const entry = this.owned.get(seq)
     if (entry === undefined) return
     this.owned.delete(seq)
-    this.actions.push({ type: 'resolve', seq, ok, data, peer, ms, fn: entry.task.fn, items: Math.max(1, entry.task.chunk) })
+    this.actions.push({ type: 'resolve', seq, ok, data, peer, ms, fn: entry.task.fn, items: Math.max(1, entry.task.chunk), settled })
+  }
+
+  /** Drops the offered tasks at either end that have been taken (most are taken by the executor, newest first). */
+  private pruneOffered (): void {
+    const runs = this.localRuns
+    if (runs === undefined) return
+    while (this.offered.length > 0 && runs.taken((this.offered.last() as Task).seq)) this.offered.pop()
+    while (this.offered.length > 0 && runs.taken((this.offered.first() as Task).seq)) this.offered.shift()
   }
 
   // ---- the pump: feed the executor, then look for work elsewhere -------------------------------
 
-  /** Tasks on the executor that have not yielded it. */
-  private get activeTasks (): number { return this.executing.size - this.suspended.size }
+  /** Tasks on the executor that have not yielded it, its own runs of its own tasks included. */
+  private get activeTasks (): number { return this.executing.size - this.suspended.size + (this.localRuns?.running ?? 0) }
 
   /**
    * Nothing queued and a free executor slot: with one task still running, this peer steals ahead,
    * so the next task is here by the time the running one ends (a steal costs a round trip).
    */
   private wantsWork (): boolean {
-    return !this.leaving && this.executorSlots > 0 && this.deque.length === 0 && this.activeTasks < this.executorSlots &&
+    return !this.leaving && this.executorSlots > 0 && this.load === 0 && this.activeTasks < this.executorSlots &&
       this.suspended.size < MAX_SUSPENDED_TASKS
   }
 
@@ -514,7 +610,7 @@ export class Scheduler {
    * peers when it turns empty: idle peers steal on that news.
    */
   private advertiseLoad (): void {
-    const load = this.deque.length
+    const load = this.load
     if ((load === 0) === (this.lastAdvertisedLoad === 0)) return
     this.lastAdvertisedLoad = load
     if (load > 0) this.advertisedTo = this.peerIds.sample(LOAD_ADVERT_FANOUT, this.random)

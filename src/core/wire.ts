@@ -22,6 +22,11 @@ export interface Task {
   constSeq: number
 }
 
+/** Rough cbor size of a task in a message: field names and numbers, owner, function, arguments. */
+export function taskWireBytes (task: Task): number {
+  return 32 + task.owner.length + task.fn.length + task.payload.byteLength
+}
+
 export interface PeerInfo {
   id: PeerId
   name: string

@@ -1,17 +1,21 @@
 // The executor: the side of a peer that holds the user's module. It runs the tasks its host
 // hands it, submits the tasks the user's code creates, and keeps the Futures and the replica
 // of shared constants that the public API reads. One per thread that runs user code.
+// The tasks it submits it runs itself too, newest first, unless its host gave them to a thief
+// first (see TaskClaims): a task run here costs no trip to the host thread and back.
 
 import type { MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { FunctionRegistry } from './functions.js'
-import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
+import { BatchedPort, onBatches, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
 import { decodeValue, encodeValue, serializeError, type SerializedError } from './encoding.js'
 import { encode } from '../core/codec.js'
 import { ConstantNotFoundError, ConstantRedefinedError, MeshError } from '../errors.js'
 import { waitFor, type WaitOptions } from './waiting.js'
-import { GET_CONST_DEFAULT_TIMEOUT_MS } from '../defaults.js'
-import type { FunctionRef } from '../core/wire.js'
+import { EXECUTOR_BATCH_MS, EXECUTOR_RESULT_HOLD_MAX_MS, EXECUTOR_RESULT_HOLD_MS, GET_CONST_DEFAULT_TIMEOUT_MS, MAX_SUSPENDED_TASKS } from '../defaults.js'
+import type { FunctionRef, PeerId } from '../core/wire.js'
+import { Deque } from '../core/deque.js'
+import { TaskClaims } from './task-claims.js'
 
 /** How a finished task reaches whoever submitted it. */
 export type ResultHandler = (ok: boolean, data: Uint8Array, peer: string, ms: number) => void
@@ -26,6 +30,18 @@ export interface ChunkResult {
   v: unknown[]
   e?: SerializedError
 }
+
+/** A task to run here: one the host handed over (with its owner), or one of this executor's own (owner undefined). */
+interface TaskToRun {
+  owner?: PeerId
+  seq: number
+  fn: FunctionRef
+  payload: Uint8Array
+  chunk: number
+}
+
+/** The data of an own task's successful result: the host only counts it (the future is settled here). */
+const NO_DATA = new Uint8Array(0)
 
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v != null && (typeof v === 'object' || typeof v === 'function') && typeof (v as any).then === 'function'
@@ -44,14 +60,33 @@ export class ExecutorRuntime {
   private activeTasks = 0
   private closed = false
   private idleWaiters: Array<() => void> = []
+  /**
+   * Run time of each function's last tasks (a moving average; until it awaits, for a task that
+   * does), ms: decides when results are sent (see EXECUTOR_RESULT_HOLD_MS).
+   */
+  private readonly runMs = new Map<FunctionRef, number>()
+  /** Results of other peers' tasks held in `out`, and when the first of them was posted (performance.now()). */
+  private heldResults = 0
+  private heldSince = 0
+  /** `out.batchesSent` when heldResults was counted: a batch sent since has taken them. */
+  private heldInBatch = 0
   /** Tasks that arrived before the module's exports were known. */
   private waitingForModule: Array<Extract<HostToExecutor, { k: 'run' }>> | undefined = []
+  /** Shared with the host: which side runs each task offered (see TaskClaims). */
+  private readonly claims = TaskClaims.create()
+  /** The host lets this executor run its own tasks (it does not on an origin started with --no-origin-tasks). */
+  private runsOwnTasks = false
+  /** Own tasks offered and not run yet, newest last: run newest first, depth-first like the scheduler's deque. */
+  private readonly ownTasks = new Deque<TaskToRun>()
+  private ownRunScheduled = false
+  /** Own tasks run here that await something. */
+  private ownSuspended = 0
 
   constructor (private readonly port: MessagePort, readonly isOrigin: boolean, moduleUrl: string, info: RuntimeInfo) {
     this.registry = new FunctionRegistry(moduleUrl)
     this.info = info
     this.out = new BatchedPort(port)
-    port.on('message', (batch: HostToExecutor[]) => { this.onBatch(batch) })
+    onBatches<HostToExecutor>(port, batch => { this.onBatch(batch) })
     port.on('close', () => { this.onHostGone() })
     this.updateRef()
   }
@@ -59,6 +94,8 @@ export class ExecutorRuntime {
   /** The run's module is imported: record its exports, tell the host, run what waited. */
   moduleLoaded (ns: Record<string, unknown>): void {
     this.registry.addNamespace(ns)
+    // The first message (its starter takes any message for "module loaded"): the claims, then ready.
+    this.out.post({ k: 'claims', buffer: this.claims.buffer })
     this.out.post({ k: 'ready' })
     const waiting = this.waitingForModule ?? []
     this.waitingForModule = undefined
@@ -71,16 +108,50 @@ export class ExecutorRuntime {
     if (this.closed) throw new MeshError('the scoop-node mesh has been shut down')
     const seq = this.nextSeq++
     this.submissions.set(seq, submission)
-    this.out.post({ k: 'submit', seq, fn, payload, chunk, ...(retries !== undefined ? { retries } : {}) })
+    const offered = this.runsOwnTasks && this.claims.offer(seq)
+    this.out.post({ k: 'submit', seq, fn, payload, chunk, ...(retries !== undefined ? { retries } : {}), ...(offered ? { offered } : {}) })
+    if (offered) {
+      this.ownTasks.push({ seq, fn, payload, chunk })
+      this.scheduleOwnTasks()
+    }
     this.updateRef()
     return seq
   }
 
   cancel (seq: number): void {
     if (this.submissions.delete(seq)) {
+      // An offered task nobody took yet is taken here, so that nobody runs it (a no-op for others).
+      this.claims.take(seq)
       this.out.post({ k: 'cancel', seq })
       this.updateRef()
     }
+  }
+
+  /** Own tasks run at the next turn of the event loop, after the code that submitted them has gone on to wait. */
+  private scheduleOwnTasks (): void {
+    if (this.ownRunScheduled || this.ownTasks.length === 0) return
+    this.ownRunScheduled = true
+    setImmediate(() => { this.runOwnTasks() })
+  }
+
+  /**
+   * Runs own tasks, newest first, for about EXECUTOR_BATCH_MS, then lets the event loop turn
+   * (results from other peers, tasks from the host) and goes on. A task the host took first
+   * (for a thief) is skipped: its result comes from there.
+   */
+  private runOwnTasks (): void {
+    this.ownRunScheduled = false
+    const until = performance.now() + EXECUTOR_BATCH_MS
+    while (this.ownSuspended < MAX_SUSPENDED_TASKS) {
+      const task = this.ownTasks.pop()
+      if (task === undefined) break
+      if (!this.submissions.has(task.seq) || !this.claims.take(task.seq)) continue
+      this.sendHeldResultsBefore(task.fn)
+      void this.runTask(task)
+      if (performance.now() >= until) break
+    }
+    this.sendHeldResults()
+    this.scheduleOwnTasks()
   }
 
   get pendingCount (): number { return this.submissions.size }
@@ -145,8 +216,12 @@ export class ExecutorRuntime {
     for (const msg of batch) {
       switch (msg.k) {
         case 'run':
-          if (this.waitingForModule != null) this.waitingForModule.push(msg)
-          else void this.runTask(msg)
+          if (this.waitingForModule != null) {
+            this.waitingForModule.push(msg)
+            break
+          }
+          this.sendHeldResultsBefore(msg.fn)
+          void this.runTask(msg)
           break
         case 'resolve': {
           const submission = this.submissions.get(msg.seq)
@@ -171,9 +246,42 @@ export class ExecutorRuntime {
           break
         }
         case 'info': this.info = msg.info; break
+        case 'ownTasks': this.runsOwnTasks = msg.run; break
       }
     }
+    this.sendHeldResults()
     this.updateRef()
+  }
+
+  private get resultsHeld (): number {
+    return this.heldInBatch === this.out.batchesSent ? this.heldResults : 0
+  }
+
+  /** A result for another peer is posted: it goes out with the batch (see sendHeldResultsBefore). */
+  private holdResult (now: number): void {
+    if (this.resultsHeld === 0) {
+      this.heldResults = 0
+      this.heldInBatch = this.out.batchesSent
+      this.heldSince = now
+    }
+    this.heldResults++
+  }
+
+  /** At the end of a batch of tasks: the results other peers wait for go out at once, with whatever else was posted. */
+  private sendHeldResults (): void {
+    if (this.resultsHeld > 0) this.out.flush()
+  }
+
+  /**
+   * Results of other peers' tasks are sent together at the end of a batch, but before a task that
+   * may take a while: a task of a function not seen yet, or slower than EXECUTOR_RESULT_HOLD_MS,
+   * or when they have been held for EXECUTOR_RESULT_HOLD_MAX_MS already. (An own task's result
+   * settles its future here; the host only counts it, so it waits for the batch.)
+   */
+  private sendHeldResultsBefore (fn: FunctionRef): void {
+    if (this.resultsHeld === 0) return
+    const expected = this.runMs.get(fn)
+    if (expected === undefined || expected > EXECUTOR_RESULT_HOLD_MS || performance.now() - this.heldSince > EXECUTOR_RESULT_HOLD_MAX_MS) this.out.flush()
   }
 
   private onHostGone (): void {
@@ -191,16 +299,27 @@ export class ExecutorRuntime {
 
   // ---- running tasks ------------------------------------------------------------------------
 
-  private async runTask (task: Extract<HostToExecutor, { k: 'run' }>): Promise<void> {
+  /** Runs a task: an own one (no owner) settles its future here and the host is told; another's result goes to the host. */
+  private async runTask (task: TaskToRun): Promise<void> {
+    const own = task.owner === undefined
     this.activeTasks++
+    if (own) this.claims.addRunning(1)
     this.updateRef()
-    if (task.owner === this.info.peerId) this.submissions.get(task.seq)?.onStarted?.()
+    if (own || task.owner === this.info.peerId) this.submissions.get(task.seq)?.onStarted?.()
     const started = performance.now()
     let yielded = false
+    /** How long the task ran before it first awaited. */
+    let syncMs = 0
     const yieldThread = (): void => {
       if (yielded) return
       yielded = true
-      this.out.post({ k: 'yield', owner: task.owner, seq: task.seq })
+      syncMs = performance.now() - started
+      if (own) {
+        this.claims.addRunning(-1)
+        this.ownSuspended++
+      } else {
+        this.out.post({ k: 'yield', owner: task.owner as PeerId, seq: task.seq })
+      }
     }
     let ok = true
     let data: Uint8Array
@@ -231,9 +350,21 @@ export class ExecutorRuntime {
       data = encode(serializeError(err, this.info.workerName))
     }
     this.activeTasks--
-    this.out.post({ k: 'result', owner: task.owner, seq: task.seq, ok, data, ms: performance.now() - started })
-    // Send it now: another task may run next in this same turn, and its owner should not wait for that one.
-    this.out.flush()
+    const ms = performance.now() - started
+    const ranMs = yielded ? syncMs : ms
+    this.runMs.set(task.fn, 0.5 * (this.runMs.get(task.fn) ?? ranMs) + 0.5 * ranMs)
+    // Sent at the end of the batch this task came in, or at the end of this turn (see sendHeldResultsBefore).
+    if (own) {
+      if (yielded) this.ownSuspended--
+      else this.claims.addRunning(-1)
+      const submission = this.submissions.get(task.seq)
+      this.submissions.delete(task.seq)
+      submission?.onResult(ok, data, this.info.workerName, ms)
+      this.out.post({ k: 'ownResult', seq: task.seq, ok, data: ok ? NO_DATA : data, ms })
+    } else {
+      this.holdResult(started + ms)
+      this.out.post({ k: 'result', owner: task.owner as PeerId, seq: task.seq, ok, data, ms })
+    }
     this.updateRef()
   }
 

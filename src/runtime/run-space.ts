@@ -7,8 +7,9 @@ import { logger } from '@libp2p/logger'
 import { Scheduler, type SchedulerAction } from '../core/scheduler.js'
 import { ConstStore } from '../core/constants.js'
 import { encode, decode } from '../core/codec.js'
-import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type TaskEvent, type WireMessage } from '../core/wire.js'
-import { BatchedPort, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
+import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type Task, type TaskEvent, type WireMessage } from '../core/wire.js'
+import { BatchedPort, onBatches, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
+import { TaskClaims } from './task-claims.js'
 import { serializeError } from './encoding.js'
 import { TaskQuarantinedError, WorkerLostError } from '../errors.js'
 import { CONST_FETCH_RETRY_MS } from '../defaults.js'
@@ -90,7 +91,7 @@ export class RunSpace {
   private onIdle: (() => void) | undefined
 
   /** `spec` is undefined for a run known only from its constants (the broker may hold those first). */
-  constructor (readonly id: string, public spec: RunSpec | undefined, private readonly host: RunHost, runsTasks = true) {
+  constructor (readonly id: string, public spec: RunSpec | undefined, private readonly host: RunHost, private readonly runsTasks = true) {
     this.scheduler = new Scheduler({ self: host.selfId, executorSlots: runsTasks ? undefined : 0 })
     this.constTopic = `/scoop/run/${id}/const/1`
     host.subscribe(this.constTopic)
@@ -109,8 +110,9 @@ export class RunSpace {
   attachExecutor (executor: RunExecutor): void {
     this.executorHandle = executor
     this.executor = new BatchedPort(executor.port)
-    executor.port.on('message', (batch: ExecutorToHost[]) => { this.onExecutorBatch(batch) })
+    onBatches<ExecutorToHost>(executor.port, batch => { this.onExecutorBatch(batch) })
     if (this.state === 'passive') this.state = 'loading'
+    this.executor.post({ k: 'ownTasks', run: this.runsTasks })
     this.publishInfo(true)
   }
 
@@ -191,21 +193,34 @@ export class RunSpace {
   private onExecutorBatch (batch: ExecutorToHost[]): void {
     if (this.state === 'closed') return
     const now = Date.now()
+    // Submissions in a row reach the scheduler together: it hands them out once, not one by one.
+    let submitted: Array<{ task: Task, retries?: number, offered?: boolean }> = []
+    const submitQueued = (): void => {
+      if (submitted.length === 0) return
+      this.scheduler.submitAll(submitted, now)
+      submitted = []
+    }
     for (const msg of batch) {
+      if (msg.k === 'submit') {
+        submitted.push({ task: { owner: this.host.selfId, seq: msg.seq, fn: msg.fn, payload: msg.payload, chunk: msg.chunk, constSeq: this.consts.highest }, retries: msg.retries, offered: msg.offered })
+        continue
+      }
+      submitQueued()
       switch (msg.k) {
-        case 'submit':
-          this.scheduler.submit({
-            owner: this.host.selfId, seq: msg.seq, fn: msg.fn, payload: msg.payload, chunk: msg.chunk, constSeq: this.consts.highest
-          }, now, msg.retries)
-          break
         case 'cancel': this.scheduler.cancel(msg.seq, now); break
         case 'yield': this.scheduler.onExecutorYield(msg.owner, msg.seq, now); break
         case 'result': this.scheduler.onExecutorResult(msg.owner, msg.seq, msg.ok, msg.data, msg.ms, now); break
+        case 'ownResult': this.scheduler.onLocalResult(msg.seq, msg.ok, msg.data, msg.ms, now); break
+        case 'claims':
+          // The executor runs its own tasks only where this peer runs tasks at all (see attachExecutor).
+          if (this.runsTasks) this.scheduler.useLocalRuns(new TaskClaims(msg.buffer))
+          break
         case 'setConst': this.setConst(msg.req, msg.entries); break
         case 'shutdown': this.host.onExecutorShutdown(this); break
         case 'ready': this.join(); break
       }
     }
+    submitQueued()
     this.runActions()
   }
 
@@ -407,7 +422,7 @@ export class RunSpace {
       }
       case 'resolve': {
         const peer = this.host.peerName(action.peer)
-        this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer, ms: action.ms })
+        if (!action.settled) this.executor?.post({ k: 'resolve', seq: action.seq, ok: action.ok, data: action.data, peer, ms: action.ms })
         this.host.onTaskDone({ run: this.id, fn: action.fn, peer, at: Date.now(), ms: action.ms, items: action.items, ok: action.ok, ...(action.ok ? {} : { error: errorSummary(action.data) }) })
         break
       }

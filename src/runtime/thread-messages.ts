@@ -21,9 +21,16 @@ export type HostToExecutor =
   | { k: 'started', seq: number }
   | { k: 'consts', entries: Array<{ name: string, data: Uint8Array }> }
   | { k: 'setConstReply', req: number, error: string }
+  /** Whether the executor may run the tasks it submits itself (see TaskClaims). */
+  | { k: 'ownTasks', run: boolean }
 
 export type ExecutorToHost =
-  | { k: 'submit', seq: number, fn: FunctionRef, payload: Uint8Array, chunk: number, retries?: number }
+  /** The executor's table of task claims (see TaskClaims), its first message. */
+  | { k: 'claims', buffer: SharedArrayBuffer }
+  /** A task submitted; `offered`: the executor runs it itself unless the host takes it first (see TaskClaims). */
+  | { k: 'submit', seq: number, fn: FunctionRef, payload: Uint8Array, chunk: number, retries?: number, offered?: boolean }
+  /** The executor ran an offered task itself and settled its future; `data` only for an error. */
+  | { k: 'ownResult', seq: number, ok: boolean, data: Uint8Array, ms: number }
   | { k: 'cancel', seq: number }
   | { k: 'yield', owner: PeerId, seq: number }
   | { k: 'result', owner: PeerId, seq: number, ok: boolean, data: Uint8Array, ms: number }
@@ -33,9 +40,10 @@ export type ExecutorToHost =
   | { k: 'ready' }
 
 /** Joins the messages of one event-loop turn into one postMessage. */
-export class BatchedPort<Out> {
+export class BatchedPort<Out extends { k: string }> {
   private outbox: Out[] = []
   private scheduled = false
+  private sent = 0
 
   constructor (readonly port: MessagePort) {}
 
@@ -47,11 +55,20 @@ export class BatchedPort<Out> {
     }
   }
 
+  /** Batches sent so far. */
+  get batchesSent (): number { return this.sent }
+
   flush (): void {
     this.scheduled = false
     if (this.outbox.length === 0) return
     const batch = this.outbox
     this.outbox = []
+    this.sent++
     this.port.postMessage(batch)
   }
+}
+
+/** Calls `handler` with the messages of each batch that arrives on `port` (see BatchedPort). */
+export function onBatches<In> (port: MessagePort, handler: (messages: In[]) => void): void {
+  port.on('message', handler)
 }

@@ -4,7 +4,7 @@
 // retransmission timeout and holds back the messages behind it (head-of-line), but nothing is
 // lost; gossip (heartbeats) is modelled as datagrams that are simply dropped.
 
-import type { WireMessage } from '../core/wire.js'
+import { taskWireBytes, type WireMessage } from '../core/wire.js'
 import type { SeededRandom } from './random.js'
 
 export interface NetworkConfig {
@@ -30,7 +30,7 @@ export function estimateMessageBytes (msg: WireMessage): number {
   switch (msg.t) {
     case 'tasks': {
       let bytes = 16
-      for (const task of msg.tasks) bytes += 32 + task.owner.length + task.fn.length + task.payload.byteLength
+      for (const task of msg.tasks) bytes += taskWireBytes(task)
       return FRAME_OVERHEAD_BYTES + bytes
     }
     case 'result': return FRAME_OVERHEAD_BYTES + 24 + msg.data.byteLength
