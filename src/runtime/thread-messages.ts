@@ -1,8 +1,10 @@
 // Messages between a peer's host (libp2p node + scheduler) and its executor (the thread that
-// holds the user's module). Both directions are batched: one postMessage per event-loop turn.
+// holds the user's module). Both directions are batched: one postMessage per event-loop turn,
+// packed (see BatchPacker).
 
 import type { MessagePort } from 'node:worker_threads'
 import type { FunctionRef, PeerId } from '../core/wire.js'
+import { BatchPacker, unpackBatch, type PackedBatch } from './thread-batch.js'
 
 /** What the executor's `scoop` object reports; refreshed by the host when it changes. */
 export interface RuntimeInfo {
@@ -41,14 +43,14 @@ export type ExecutorToHost =
 
 /** Joins the messages of one event-loop turn into one postMessage. */
 export class BatchedPort<Out extends { k: string }> {
-  private outbox: Out[] = []
+  private readonly outbox = new BatchPacker()
   private scheduled = false
   private sent = 0
 
   constructor (readonly port: MessagePort) {}
 
   post (msg: Out): void {
-    this.outbox.push(msg)
+    this.outbox.add(msg)
     if (!this.scheduled) {
       this.scheduled = true
       setImmediate(() => { this.flush() })
@@ -61,14 +63,13 @@ export class BatchedPort<Out extends { k: string }> {
   flush (): void {
     this.scheduled = false
     if (this.outbox.length === 0) return
-    const batch = this.outbox
-    this.outbox = []
+    const { batch, transfer } = this.outbox.take()
     this.sent++
-    this.port.postMessage(batch)
+    this.port.postMessage(batch, transfer)
   }
 }
 
 /** Calls `handler` with the messages of each batch that arrives on `port` (see BatchedPort). */
 export function onBatches<In> (port: MessagePort, handler: (messages: In[]) => void): void {
-  port.on('message', handler)
+  port.on('message', (batch: PackedBatch) => { handler(unpackBatch<In>(batch)) })
 }
