@@ -1,8 +1,9 @@
-// How a batch of messages between a host and its executor thread travels. The per-task
-// messages (submit, run, result, resolve, ...), thousands a second, are packed into one array of
-// numbers and one buffer of bytes, which are transferred, not cloned; the few other messages go
-// as objects. Structured clone of one small object per task cost 3-10 µs on this project's
-// 2-core machine (bench/profile/README.md); a packed one about 0.2 µs.
+// How a batch of messages between a host and its executor thread travels. In a batch of
+// PACK_FROM messages or more, the per-task messages (submit, run, result, resolve, ...) are
+// packed into one array of numbers and one buffer of bytes, which are transferred, not cloned;
+// the few other messages go as objects. Structured clone of one small object per task cost 3-5
+// µs on this project's 2-core machine, a packed one about 0.6 µs; but packing costs two buffers
+// per batch, more than it saves for a batch of one or two (bench/profile/README.md).
 
 /** The kinds of message that are packed, by their code in a row. */
 const PACKED_KINDS = ['submit', 'run', 'result', 'ownResult', 'resolve', 'yield', 'started'] as const
@@ -33,7 +34,12 @@ const ROW = 8
 const OK = 1
 const OFFERED = 2
 
-/** What a batch is on the port. */
+/** Smaller batches go as a list of objects (see above). */
+const PACK_FROM = 8
+
+/** What a batch is on the port: a list of messages, or packed. */
+export type PortBatch = unknown[] | PackedBatch
+
 export interface PackedBatch {
   rows: Float64Array
   bytes: Uint8Array
@@ -43,6 +49,9 @@ export interface PackedBatch {
 }
 
 export class BatchPacker {
+  /** The batch so far, while it is too small to pack. */
+  private listed: Array<{ k: string }> = []
+  private packing = false
   private rows = new Float64Array(ROW * 16)
   private bytes = new Uint8Array(1024)
   private count = 0
@@ -51,9 +60,43 @@ export class BatchPacker {
   private stringIndex = new Map<string, number>()
   private others: Array<[number, unknown]> = []
 
-  get length (): number { return this.count + this.others.length }
+  get length (): number { return this.listed.length + this.count + this.others.length }
 
   add (msg: { k: string }): void {
+    if (this.packing) {
+      this.pack(msg)
+      return
+    }
+    this.listed.push(msg)
+    if (this.listed.length < PACK_FROM) return
+    this.packing = true
+    for (const listed of this.listed) this.pack(listed)
+    this.listed = []
+  }
+
+  /** The batch to post (with the buffers to transfer), and a fresh start. */
+  take (): { batch: PortBatch, transfer: ArrayBuffer[] } {
+    if (!this.packing) {
+      const batch = this.listed.map(withOwnBytes)
+      this.listed = []
+      return { batch, transfer: [] }
+    }
+    const batch: PackedBatch = {
+      rows: this.rows.slice(0, this.count * ROW),
+      bytes: this.bytes.slice(0, this.bytesUsed),
+      strings: this.strings,
+      others: this.others
+    }
+    this.packing = false
+    this.count = 0
+    this.bytesUsed = 0
+    this.strings = []
+    this.stringIndex = new Map()
+    this.others = []
+    return { batch, transfer: [batch.rows.buffer as ArrayBuffer, batch.bytes.buffer as ArrayBuffer] }
+  }
+
+  private pack (msg: { k: string }): void {
     if (!KIND_CODE.has(msg.k)) {
       this.others.push([this.count, msg])
       return
@@ -79,22 +122,6 @@ export class BatchPacker {
     this.count++
   }
 
-  /** The batch to post (with the buffers to transfer), and a fresh start. */
-  take (): { batch: PackedBatch, transfer: ArrayBuffer[] } {
-    const batch: PackedBatch = {
-      rows: this.rows.slice(0, this.count * ROW),
-      bytes: this.bytes.slice(0, this.bytesUsed),
-      strings: this.strings,
-      others: this.others
-    }
-    this.count = 0
-    this.bytesUsed = 0
-    this.strings = []
-    this.stringIndex = new Map()
-    this.others = []
-    return { batch, transfer: [batch.rows.buffer as ArrayBuffer, batch.bytes.buffer as ArrayBuffer] }
-  }
-
   private stringAt (text: string | undefined): number {
     if (text === undefined) return -1
     let index = this.stringIndex.get(text)
@@ -108,10 +135,23 @@ export class BatchPacker {
 }
 
 /**
- * The messages of a batch, in the order they were posted. Bytes are views into the batch's
- * one buffer: a message that keeps them keeps that buffer (BatchPacker copies them out again).
+ * A message of a listed batch, with bytes of their own: a view into a larger buffer (a packed
+ * batch's, say) would be cloned with all of that buffer.
  */
-export function unpackBatch<M> (batch: PackedBatch): M[] {
+function withOwnBytes (msg: { k: string }): { k: string } {
+  const m = msg as { payload?: Uint8Array, data?: Uint8Array }
+  const bytes = m.payload ?? m.data
+  if (bytes === undefined || (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength)) return msg
+  // (Not bytes.slice(): on a Buffer that is another view.)
+  return { ...msg, [m.payload !== undefined ? 'payload' : 'data']: Uint8Array.prototype.slice.call(bytes) }
+}
+
+/**
+ * The messages of a batch, in the order they were posted. A packed batch's bytes are views into
+ * its one buffer: a message that keeps them keeps that buffer (BatchPacker copies them out again).
+ */
+export function unpackBatch<M> (batch: PortBatch): M[] {
+  if (Array.isArray(batch)) return batch as M[]
   const { rows, bytes, strings, others } = batch
   const out: unknown[] = []
   let other = 0

@@ -4,7 +4,7 @@
 
 import type { MessagePort } from 'node:worker_threads'
 import type { FunctionRef, PeerId } from '../core/wire.js'
-import { BatchPacker, unpackBatch, type PackedBatch } from './thread-batch.js'
+import { BatchPacker, unpackBatch, type PortBatch } from './thread-batch.js'
 
 /** What the executor's `scoop` object reports; refreshed by the host when it changes. */
 export interface RuntimeInfo {
@@ -71,5 +71,5 @@ export class BatchedPort<Out extends { k: string }> {
 
 /** Calls `handler` with the messages of each batch that arrives on `port` (see BatchedPort). */
 export function onBatches<In> (port: MessagePort, handler: (messages: In[]) => void): void {
-  port.on('message', (batch: PackedBatch) => { handler(unpackBatch<In>(batch)) })
+  port.on('message', (batch: PortBatch) => { handler(unpackBatch<In>(batch)) })
 }
