@@ -17,6 +17,7 @@ import type { Connection, PeerDiscovery, PeerInfo as DiscoveredPeer, Stream } fr
 import { BlockList } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { FrameEncoder, FrameDecoder } from './framing.js'
+import { sendWindowUpdatesAtHalf } from './libp2p-tuning.js'
 import type { PeerId, WireMessage } from '../core/wire.js'
 import { DIAL_TIMEOUT_MS, YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
 
@@ -354,37 +355,6 @@ export class MeshNode {
       }
     })
     if (isNew) this.events.onPeerConnected(peer)
-  }
-}
-
-/** The fields of @libp2p/yamux's YamuxStream (8.0.3) that sendWindowUpdatesAtHalf uses. */
-interface YamuxStreamWindow {
-  state: number
-  recvWindow: number
-  recvWindowCapacity: number
-  sendWindowUpdate: () => void
-}
-
-/** YamuxStream's StreamState.Established. */
-const YAMUX_ESTABLISHED = 3
-
-/**
- * @libp2p/yamux answers every data frame it receives with a window update: one more encrypted
- * frame each way per message, and one more wake-up of the sender's process, which on the task
- * stream doubled the network messages of a round trip. The yamux spec's reference implementation
- * (hashicorp/yamux) sends an update only once half the receive window is used; so does this
- * stream. The sender can never stall on a window that is more than half free. Updates that carry
- * flags (the ACK of a new stream) and those after a pause go out as before. A stream of another
- * shape (another muxer) is left alone.
- */
-function sendWindowUpdatesAtHalf (stream: Stream): void {
-  const s = stream as unknown as Partial<YamuxStreamWindow>
-  if (typeof s.sendWindowUpdate !== 'function' || typeof s.recvWindow !== 'number' || typeof s.recvWindowCapacity !== 'number') return
-  const window = s as YamuxStreamWindow
-  const update = window.sendWindowUpdate.bind(window)
-  window.sendWindowUpdate = () => {
-    if (window.state === YAMUX_ESTABLISHED && window.recvWindowCapacity * 2 > window.recvWindow) return
-    update()
   }
 }
 
