@@ -465,7 +465,10 @@ export class Scheduler {
       this.probeBackoffMs = STEAL_BACKOFF_MIN_MS
       this.probeAt = 0
     }
-    for (const task of tasks) {
+    // Queued newest first, so that they run in the order they came, the oldest first: a map's
+    // chunks then finish in input order and its results flow to the consumer early.
+    for (let k = tasks.length - 1; k >= 0; k--) {
+      const task = tasks[k]
       if (task.owner === this.self) {
         const entry = this.owned.get(task.seq)
         if (entry == null) continue // cancelled meanwhile

@@ -23,6 +23,20 @@ export type ResultHandler = (ok: boolean, data: Uint8Array, peer: string, ms: nu
 interface Submission {
   onResult: ResultHandler
   onStarted?: () => void
+  /**
+   * Tasks submitted with the same object (a map's chunks) that this executor runs itself run in
+   * the order they were submitted, so that the map's results come in input order.
+   */
+  inOrderWith?: object
+}
+
+/**
+ * Own tasks submitted with the same `inOrderWith` (or alone), not run yet, in their order. The
+ * newest group runs first: depth-first for nested tasks, like the scheduler's deque.
+ */
+interface OwnTaskGroup {
+  key: object | undefined
+  tasks: Deque<TaskToRun>
 }
 
 /** What a map chunk sends back: the values in order, and the error that stopped it, if any. */
@@ -76,8 +90,9 @@ export class ExecutorRuntime {
   private readonly claims = TaskClaims.create()
   /** The host lets this executor run its own tasks (it does not on an origin started with --no-origin-tasks). */
   private runsOwnTasks = false
-  /** Own tasks offered and not run yet, newest last: run newest first, depth-first like the scheduler's deque. */
-  private readonly ownTasks = new Deque<TaskToRun>()
+  /** Own tasks offered and not run yet, in groups (see OwnTaskGroup), the newest group last. */
+  private readonly ownGroups: OwnTaskGroup[] = []
+  private readonly ownGroupOf = new Map<object, OwnTaskGroup>()
   private ownRunScheduled = false
   /** Own tasks run here that await something. */
   private ownSuspended = 0
@@ -109,9 +124,10 @@ export class ExecutorRuntime {
     const seq = this.nextSeq++
     this.submissions.set(seq, submission)
     const offered = this.runsOwnTasks && this.claims.offer(seq)
-    this.out.post({ k: 'submit', seq, fn, payload, chunk, ...(retries !== undefined ? { retries } : {}), ...(offered ? { offered } : {}) })
+    // The host needs an offered task only to give it to a thief: it can wait for the end of the turn.
+    this.out.post({ k: 'submit', seq, fn, payload, chunk, ...(retries !== undefined ? { retries } : {}), ...(offered ? { offered } : {}) }, offered ? 'turn' : 'soon')
     if (offered) {
-      this.ownTasks.push({ seq, fn, payload, chunk })
+      this.queueOwnTask({ seq, fn, payload, chunk }, submission.inOrderWith)
       this.scheduleOwnTasks()
     }
     this.updateRef()
@@ -127,15 +143,36 @@ export class ExecutorRuntime {
     }
   }
 
+  private queueOwnTask (task: TaskToRun, inOrderWith: object | undefined): void {
+    let group = inOrderWith === undefined ? undefined : this.ownGroupOf.get(inOrderWith)
+    if (group === undefined) {
+      group = { key: inOrderWith, tasks: new Deque() }
+      this.ownGroups.push(group)
+      if (inOrderWith !== undefined) this.ownGroupOf.set(inOrderWith, group)
+    }
+    group.tasks.push(task)
+  }
+
+  /** The next own task to run: the oldest of the newest group. */
+  private nextOwnTask (): TaskToRun | undefined {
+    for (let group = this.ownGroups.at(-1); group !== undefined; group = this.ownGroups.at(-1)) {
+      const task = group.tasks.shift()
+      if (task !== undefined) return task
+      this.ownGroups.pop()
+      if (group.key !== undefined) this.ownGroupOf.delete(group.key)
+    }
+    return undefined
+  }
+
   /** Own tasks run at the next turn of the event loop, after the code that submitted them has gone on to wait. */
   private scheduleOwnTasks (): void {
-    if (this.ownRunScheduled || this.ownTasks.length === 0) return
+    if (this.ownRunScheduled || this.ownGroups.length === 0) return
     this.ownRunScheduled = true
     setImmediate(() => { this.runOwnTasks() })
   }
 
   /**
-   * Runs own tasks, newest first, for about EXECUTOR_BATCH_MS, then lets the event loop turn
+   * Runs own tasks (see OwnTaskGroup) for about EXECUTOR_BATCH_MS, then lets the event loop turn
    * (results from other peers, tasks from the host) and goes on. A task the host took first
    * (for a thief) is skipped: its result comes from there.
    */
@@ -143,14 +180,13 @@ export class ExecutorRuntime {
     this.ownRunScheduled = false
     const until = performance.now() + EXECUTOR_BATCH_MS
     while (this.ownSuspended < MAX_SUSPENDED_TASKS) {
-      const task = this.ownTasks.pop()
+      const task = this.nextOwnTask()
       if (task === undefined) break
       if (!this.submissions.has(task.seq) || !this.claims.take(task.seq)) continue
       this.sendHeldResultsBefore(task.fn)
       void this.runTask(task)
       if (performance.now() >= until) break
     }
-    this.sendHeldResults()
     this.scheduleOwnTasks()
   }
 
@@ -249,7 +285,6 @@ export class ExecutorRuntime {
         case 'ownTasks': this.runsOwnTasks = msg.run; break
       }
     }
-    this.sendHeldResults()
     this.updateRef()
   }
 
@@ -257,7 +292,7 @@ export class ExecutorRuntime {
     return this.heldInBatch === this.out.batchesSent ? this.heldResults : 0
   }
 
-  /** A result for another peer is posted: it goes out with the batch (see sendHeldResultsBefore). */
+  /** A result for another peer is posted: it goes out when this batch of tasks is done (see sendHeldResultsBefore). */
   private holdResult (now: number): void {
     if (this.resultsHeld === 0) {
       this.heldResults = 0
@@ -267,13 +302,9 @@ export class ExecutorRuntime {
     this.heldResults++
   }
 
-  /** At the end of a batch of tasks: the results other peers wait for go out at once, with whatever else was posted. */
-  private sendHeldResults (): void {
-    if (this.resultsHeld > 0) this.out.flush()
-  }
-
   /**
-   * Results of other peers' tasks are sent together at the end of a batch, but before a task that
+   * Results of other peers' tasks go out together once the batch of tasks that made them is done
+   * (BatchedPort sends them after the code that ran the batch returns), but before a task that
    * may take a while: a task of a function not seen yet, or slower than EXECUTOR_RESULT_HOLD_MS,
    * or when they have been held for EXECUTOR_RESULT_HOLD_MAX_MS already. (An own task's result
    * settles its future here; the host only counts it, so it waits for the batch.)
@@ -353,14 +384,15 @@ export class ExecutorRuntime {
     const ms = performance.now() - started
     const ranMs = yielded ? syncMs : ms
     this.runMs.set(task.fn, 0.5 * (this.runMs.get(task.fn) ?? ranMs) + 0.5 * ranMs)
-    // Sent at the end of the batch this task came in, or at the end of this turn (see sendHeldResultsBefore).
+    // Another peer's result goes when this batch of tasks is done; an own task's, whose future is
+    // settled here, at the end of the turn (see sendHeldResultsBefore).
     if (own) {
       if (yielded) this.ownSuspended--
       else this.claims.addRunning(-1)
       const submission = this.submissions.get(task.seq)
       this.submissions.delete(task.seq)
       submission?.onResult(ok, data, this.info.workerName, ms)
-      this.out.post({ k: 'ownResult', seq: task.seq, ok, data: ok ? NO_DATA : data, ms })
+      this.out.post({ k: 'ownResult', seq: task.seq, ok, data: ok ? NO_DATA : data, ms }, 'turn')
     } else {
       this.holdResult(started + ms)
       this.out.post({ k: 'result', owner: task.owner as PeerId, seq: task.seq, ok, data, ms })

@@ -179,11 +179,14 @@ export class MapRun<R> implements AsyncIterator<R> {
       this.fail(new UnencodableValueError(`the arguments of ${this.label} (input items ${start}..${start + items.length - 1}) take ${payload.byteLength} bytes; the limit per task is ${MAX_FRAME_BYTES / 2}`))
       return
     }
-    this.bytesPerItem = Math.max(this.bytesPerItem * 0.5, payload.byteLength / items.length)
-    const seq = this.rt.submit(this.fn, payload, items.length, {
-      onResult: (ok, data, peer, ms) => { this.onChunkResult(start, items.length, ok, data, ms, peer) }
+    const count = items.length
+    this.bytesPerItem = Math.max(this.bytesPerItem * 0.5, payload.byteLength / count)
+    // (The handler keeps the count, not the items: they are in the payload now.)
+    const seq = this.rt.submit(this.fn, payload, count, {
+      onResult: (ok, data, peer, ms) => { this.onChunkResult(start, count, ok, data, ms, peer) },
+      inOrderWith: this
     }, this.options.retries)
-    this.inFlight.set(start, { start, count: items.length, seq })
+    this.inFlight.set(start, { start, count, seq })
   }
 
   private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, peer: string): void {

@@ -1,6 +1,6 @@
 // Messages between a peer's host (libp2p node + scheduler) and its executor (the thread that
-// holds the user's module). Both directions are batched: one postMessage per event-loop turn,
-// packed (see BatchPacker).
+// holds the user's module). Both directions are batched: the messages posted together go in
+// one postMessage, packed (see BatchPacker).
 
 import type { MessagePort } from 'node:worker_threads'
 import type { FunctionRef, PeerId } from '../core/wire.js'
@@ -41,19 +41,37 @@ export type ExecutorToHost =
   /** The executor has imported the run's module and can run tasks. */
   | { k: 'ready' }
 
-/** Joins the messages of one event-loop turn into one postMessage. */
+/**
+ * When a posted message goes: `soon`, once the code that posted it returns (a microtask: the
+ * messages a handler or a loop posts go together, without waiting for the rest of the event
+ * loop's turn); `turn`, at the end of this turn of the event loop, with the others (for messages
+ * nobody waits for).
+ */
+export type Sending = 'soon' | 'turn'
+
+/** Joins the messages posted together into one postMessage. */
 export class BatchedPort<Out extends { k: string }> {
   private readonly outbox = new BatchPacker()
-  private scheduled = false
+  private soon = false
+  private turn = false
   private sent = 0
 
   constructor (readonly port: MessagePort) {}
 
-  post (msg: Out): void {
+  post (msg: Out, sending: Sending = 'soon'): void {
     this.outbox.add(msg)
-    if (!this.scheduled) {
-      this.scheduled = true
-      setImmediate(() => { this.flush() })
+    if (sending === 'soon' && !this.soon) {
+      this.soon = true
+      queueMicrotask(() => {
+        this.soon = false
+        this.flush()
+      })
+    } else if (sending === 'turn' && !this.turn) {
+      this.turn = true
+      setImmediate(() => {
+        this.turn = false
+        this.flush()
+      })
     }
   }
 
@@ -61,7 +79,6 @@ export class BatchedPort<Out extends { k: string }> {
   get batchesSent (): number { return this.sent }
 
   flush (): void {
-    this.scheduled = false
     if (this.outbox.length === 0) return
     const { batch, transfer } = this.outbox.take()
     this.sent++
