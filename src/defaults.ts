@@ -36,6 +36,13 @@ export const EXECUTOR_RESULT_HOLD_MAX_MS = 0.5
  */
 export const STEAL_MAX_BYTES = 64 * 1024
 
+/**
+ * Young generation of an executor thread's heap. V8 grows it to tens of MB per isolate under a
+ * high allocation rate (a map over millions of items), which took the origin's resident memory
+ * past 200 MB; at 8 MB its speed on that map was the same (bench/profile/README.md).
+ */
+export const EXECUTOR_YOUNG_GENERATION_MB = 8
+
 /** Upper bound on suspended (awaiting) tasks per executor, so async tasks cannot drain the whole mesh into one thread. */
 export const MAX_SUSPENDED_TASKS = 4096
 

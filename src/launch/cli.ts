@@ -6,7 +6,7 @@
 
 import '../polyfill.js'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { MessageChannel, Worker } from 'node:worker_threads'
+import { MessageChannel } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { realpathSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url'
 import { serveMesh } from './serve.js'
 import { messageWriter, type LogFormat, type LogSettings } from './messages.js'
 import { readKeyFile, writeKeyFile } from './keys.js'
-import { EXECUTOR_THREAD_ENTRY } from './entries.js'
+import { startOriginExecutor } from './executor-threads.js'
+import type { Origin } from './origin.js'
 import { PROGRESS_ENV, STDERR_TTY_ENV } from '../runtime/progress.js'
 // What loads libp2p (origin, status, dashboard) is imported where it is used: --help, keygen and
 // the long-lived workers' supervisor start in a fraction of the time without it.
@@ -271,8 +272,28 @@ export async function main (argv = process.argv): Promise<void> {
   if (opts.progress === true && process.env[PROGRESS_ENV] === undefined) process.env[PROGRESS_ENV] = '1'
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
+  // The script starts at once, while libp2p loads here: its first tasks run on its own thread
+  // (see TaskClaims), and the mesh takes over the rest once it is up.
+  let origin: Origin | undefined
+  const executor = startOriginExecutor({ port: port2, moduleUrl, argv: scriptArgs, runsOwnTasks: opts.originTasks })
+  let failed = false
+  executor.on('error', err => {
+    failed = true
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? String(err)) : String(err)}\n`)
+  })
+  executor.on('exit', code => {
+    verbose(`scoop-node: the script ended with exit code ${failed ? 1 : code} after ${Date.now() - started} ms; stopping the workers`)
+    origin?.workers.killAll()
+    process.exit(failed && code === 0 ? 1 : code)
+  })
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      origin?.workers.killAll()
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+    })
+  }
   const { startOrigin } = await import('./origin.js')
-  const origin = await startOrigin({
+  origin = await startOrigin({
     workers: workers - 1,
     // Without --path every worker is on this host's disk: give it the very file the origin runs.
     script: opts.path !== undefined ? script : realScript,
@@ -294,25 +315,4 @@ export async function main (argv = process.argv): Promise<void> {
       (err: Error) => { report(`scoop-node: no dashboard: cannot serve on 127.0.0.1:${port} (${err.message}); give another port with --dashboard PORT`) })
   }
   verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.spec.id})`)
-
-  const executor = new Worker(EXECUTOR_THREAD_ENTRY, {
-    workerData: { port: port2, moduleUrl, isOrigin: true, info: origin.run.info(), argv: scriptArgs },
-    transferList: [port2]
-  })
-  let failed = false
-  executor.on('error', err => {
-    failed = true
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? String(err)) : String(err)}\n`)
-  })
-  executor.on('exit', code => {
-    verbose(`scoop-node: the script ended with exit code ${failed ? 1 : code} after ${Date.now() - started} ms; stopping the workers`)
-    origin.workers.killAll()
-    process.exit(failed && code === 0 ? 1 : code)
-  })
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      origin.workers.killAll()
-      process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
-    })
-  }
 }

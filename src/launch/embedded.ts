@@ -2,10 +2,11 @@
 // futures call (one peer per core, the script's process included) and tears it down at exit.
 
 import { MessageChannel, Worker, isMainThread } from 'node:worker_threads'
-import { availableParallelism, hostname } from 'node:os'
+import { availableParallelism } from 'node:os'
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { ExecutorRuntime } from '../runtime/executor.js'
+import { infoBeforeMesh } from '../runtime/thread-messages.js'
 import { threadContext, importExports } from '../runtime/context.js'
 import { MeshError, InvalidArgumentError } from '../errors.js'
 import { EMBEDDED_HOST_THREAD_ENTRY } from './entries.js'
@@ -35,9 +36,8 @@ async function startEmbedded (): Promise<ExecutorRuntime> {
   })
   thread.unref()
   thread.on('error', err => { process.stderr.write(`scoop-node: the embedded mesh failed: ${err.stack ?? String(err)}\n`) })
-  const rt = new ExecutorRuntime(port1, true, moduleUrl, {
-    peerId: '', multiaddrs: [], workerName: `${hostname()}:${process.pid}`, size: 1, brokerName: '', brokerAddress: ''
-  })
+  // The embedded origin runs tasks too: its first ones run here while the mesh starts.
+  const rt = new ExecutorRuntime(port1, true, moduleUrl, infoBeforeMesh(), true)
   rt.moduleLoaded(await importExports(moduleUrl))
   return rt
 }

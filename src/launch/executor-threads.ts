@@ -1,16 +1,38 @@
-// Starting a run's executor thread on a worker peer: the thread that imports the run's module
-// from this host's disk (SCOOP's --path rule) and runs its tasks.
+// Starting a run's executor thread: on a worker peer, the thread that imports the run's module
+// from this host's disk (SCOOP's --path rule) and runs its tasks; on the origin, the thread that
+// runs the script.
 
-import { MessageChannel, Worker } from 'node:worker_threads'
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { existsSync, realpathSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import type { RunSpec } from '../core/wire.js'
 import type { RunExecutor } from '../runtime/run-space.js'
-import type { RuntimeInfo } from '../runtime/thread-messages.js'
+import { infoBeforeMesh, type RuntimeInfo } from '../runtime/thread-messages.js'
 import type { ExecutorThreadData } from '../runtime/executor-thread.js'
 import { EXECUTOR_THREAD_ENTRY } from './entries.js'
+import { EXECUTOR_YOUNG_GENERATION_MB } from '../defaults.js'
+
+export interface OriginExecutorInit {
+  /** The executor's end of the channel to the origin's host (which may not be up yet). */
+  port: MessagePort
+  moduleUrl: string
+  /** The script's own arguments. */
+  argv: string[]
+  /** The script's thread runs the tasks it submits itself from the start (not with --no-origin-tasks). */
+  runsOwnTasks: boolean
+}
+
+/** Starts the thread that runs the script: at once, before the origin's libp2p node is up. */
+export function startOriginExecutor (init: OriginExecutorInit): Worker {
+  const workerData: ExecutorThreadData = { port: init.port, moduleUrl: init.moduleUrl, isOrigin: true, info: infoBeforeMesh(), argv: init.argv, runsOwnTasks: init.runsOwnTasks }
+  return new Worker(EXECUTOR_THREAD_ENTRY, {
+    workerData,
+    transferList: [init.port],
+    resourceLimits: { maxYoungGenerationSizeMb: EXECUTOR_YOUNG_GENERATION_MB }
+  })
+}
 
 export interface WorkerExecutorEvents {
   /** The module could not be loaded: this peer stays out of the run. */
@@ -39,7 +61,7 @@ export function startWorkerExecutor (spec: RunSpec, info: RuntimeInfo, events: W
   const thread = new Worker(EXECUTOR_THREAD_ENTRY, {
     workerData,
     transferList: [port2],
-    ...(limits.maxHeapMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: limits.maxHeapMb } } : {})
+    resourceLimits: { maxYoungGenerationSizeMb: EXECUTOR_YOUNG_GENERATION_MB, ...(limits.maxHeapMb !== undefined ? { maxOldGenerationSizeMb: limits.maxHeapMb } : {}) }
   })
   let loaded = false
   let terminated = false

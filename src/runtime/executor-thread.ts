@@ -16,12 +16,14 @@ export interface ExecutorThreadData {
   info: RuntimeInfo
   /** The script's own arguments, as process.argv.slice(2) shows them. */
   argv: string[]
+  /** Run the tasks it submits itself from the start (see ExecutorRuntime), before the host says so. */
+  runsOwnTasks?: boolean
 }
 
 const data = workerData as ExecutorThreadData
 const ctx = threadContext()
 ctx.role = data.isOrigin ? 'origin' : 'worker'
-const rt = new ExecutorRuntime(data.port, data.isOrigin, data.moduleUrl, data.info)
+const rt = new ExecutorRuntime(data.port, data.isOrigin, data.moduleUrl, data.info, data.runsOwnTasks)
 ctx.runtime = rt
 process.argv = [process.execPath, fileURLToPath(data.moduleUrl), ...data.argv]
 await loadTypeScriptSupport(data.moduleUrl)

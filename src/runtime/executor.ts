@@ -89,7 +89,7 @@ export class ExecutorRuntime {
   /** Shared with the host: which side runs each task offered (see TaskClaims). */
   private readonly claims = TaskClaims.create()
   /** The host lets this executor run its own tasks (it does not on an origin started with --no-origin-tasks). */
-  private runsOwnTasks = false
+  private runsOwnTasks: boolean
   /** Own tasks offered and not run yet, in groups (see OwnTaskGroup), the newest group last. */
   private readonly ownGroups: OwnTaskGroup[] = []
   private readonly ownGroupOf = new Map<object, OwnTaskGroup>()
@@ -97,9 +97,15 @@ export class ExecutorRuntime {
   /** Own tasks run here that await something. */
   private ownSuspended = 0
 
-  constructor (private readonly port: MessagePort, readonly isOrigin: boolean, moduleUrl: string, info: RuntimeInfo) {
+  /**
+   * `runsOwnTasks`: run the tasks it submits itself from the start, before its host (whose
+   * libp2p node may still be loading) says whether it may (it does not on an origin started
+   * with --no-origin-tasks).
+   */
+  constructor (private readonly port: MessagePort, readonly isOrigin: boolean, moduleUrl: string, info: RuntimeInfo, runsOwnTasks = false) {
     this.registry = new FunctionRegistry(moduleUrl)
     this.info = info
+    this.runsOwnTasks = runsOwnTasks
     this.out = new BatchedPort(port)
     onBatches<HostToExecutor>(port, batch => { this.onBatch(batch) })
     port.on('close', () => { this.onHostGone() })

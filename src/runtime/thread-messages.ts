@@ -3,6 +3,7 @@
 // one postMessage, packed (see BatchPacker).
 
 import type { MessagePort } from 'node:worker_threads'
+import { hostname } from 'node:os'
 import type { FunctionRef, PeerId } from '../core/wire.js'
 import { BatchPacker, unpackBatch, type PortBatch } from './thread-batch.js'
 
@@ -14,6 +15,11 @@ export interface RuntimeInfo {
   size: number
   brokerName: string
   brokerAddress: string
+}
+
+/** What an executor knows of itself before its host's mesh is up (the host sends the rest). */
+export function infoBeforeMesh (): RuntimeInfo {
+  return { peerId: '', multiaddrs: [], workerName: `${hostname()}:${process.pid}`, size: 1, brokerName: '', brokerAddress: '' }
 }
 
 export type HostToExecutor =
