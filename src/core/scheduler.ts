@@ -361,7 +361,10 @@ export class Scheduler {
   }
 
   private onLoad (from: PeerId, n: number): void {
-    if (this.peerIds.has(from)) this.setPeerLoad(from, n)
+    if (!this.peerIds.has(from)) return
+    this.setPeerLoad(from, n)
+    // A thief that has work of its own now withdraws its waiting request (see advertiseLoad).
+    if (n > 0) this.parkedThieves.delete(from)
   }
 
   private setPeerLoad (peer: PeerId, load: number): void {
@@ -610,13 +613,19 @@ export class Scheduler {
 
   /**
    * Tells LOAD_ADVERT_FANOUT random peers when this peer's queue turns non-empty, and the same
-   * peers when it turns empty: idle peers steal on that news.
+   * peers when it turns empty: idle peers steal on that news. The peer holding this peer's
+   * waiting steal request hears it too, and drops the request: answered later, it would send
+   * work to a peer that has its own (and half of it would come back).
    */
   private advertiseLoad (): void {
     const load = this.load
     if ((load === 0) === (this.lastAdvertisedLoad === 0)) return
     this.lastAdvertisedLoad = load
-    if (load > 0) this.advertisedTo = this.peerIds.sample(LOAD_ADVERT_FANOUT, this.random)
+    if (load > 0) {
+      this.advertisedTo = this.peerIds.sample(LOAD_ADVERT_FANOUT, this.random)
+      if (this.parkedAt !== null && !this.advertisedTo.includes(this.parkedAt)) this.advertisedTo.push(this.parkedAt)
+      this.parkedAt = null
+    }
     for (const peer of this.advertisedTo) if (this.peerIds.has(peer)) this.send(peer, { t: 'load', n: load })
     if (load === 0) this.advertisedTo = []
   }
