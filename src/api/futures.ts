@@ -4,7 +4,7 @@
 import { Future } from '../runtime/future.js'
 import { MapRun } from '../runtime/map-run.js'
 import { runtime, readyRuntime } from '../runtime/context.js'
-import { assertEncodable, decodeValue, deserializeError, encodeChecked } from '../runtime/encoding.js'
+import { assertEncodable, decodeValue, deserializeError, encodeChecked, isImmutable } from '../runtime/encoding.js'
 import type { ProgressOption } from '../runtime/progress.js'
 import { checkRetryOptions, checkWaitOptions, waitFor, type RetryOptions, type WaitOptions } from '../runtime/waiting.js'
 import { FunctionRegistry } from '../runtime/functions.js'
@@ -206,16 +206,18 @@ function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], 
   const send = (r: ExecutorRuntime): void => {
     rt = r
     seq = r.submit(r.registry.referenceOf(fn, call), payload, 0, {
-      onResult: (ok, data) => {
+      onResult: (ok, data, _peer, _ms, plain) => {
         let outcome: { ok: true, value: R } | { ok: false, error: Error }
         try {
-          outcome = ok ? { ok: true, value: decodeValue(data) as R } : { ok: false, error: deserializeError(decodeValue(data) as any) }
+          outcome = ok ? { ok: true, value: (plain !== undefined ? plain.value : decodeValue(data)) as R } : { ok: false, error: deserializeError(decodeValue(data) as any) }
         } catch (err) {
           outcome = { ok: false, error: err as Error }
         }
         future.settle(outcome)
       },
-      onStarted: () => { future.markRunning() }
+      onStarted: () => { future.markRunning() },
+      // (A rest parameter's array: nobody else holds it.)
+      plainArgs: args.every(isImmutable) ? args : undefined
     }, options.retries)
   }
   if (rt != null) {

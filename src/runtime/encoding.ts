@@ -71,6 +71,15 @@ function checkEncodable (value: unknown, where: string | (() => string), path: P
   }
 }
 
+/**
+ * True for the values that reach another thread or peer unchanged and need no copy there:
+ * null, undefined, booleans, numbers, strings, bigints (not symbols, not objects).
+ */
+export function isImmutable (value: unknown): boolean {
+  const type = typeof value
+  return value === null || (type !== 'object' && type !== 'function' && type !== 'symbol')
+}
+
 /** Encodes a value already checked (or known plain); cbor-x's own refusals become UnencodableValueError. */
 export function encodeChecked (value: unknown, where: string | (() => string)): Uint8Array {
   try {

@@ -8,7 +8,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { performance } from 'node:perf_hooks'
 import { FunctionRegistry } from './functions.js'
 import { BatchedPort, onBatches, type ExecutorToHost, type HostToExecutor, type RuntimeInfo } from './thread-messages.js'
-import { decodeValue, encodeValue, serializeError, type SerializedError } from './encoding.js'
+import { decodeValue, encodeValue, isImmutable, serializeError, type SerializedError } from './encoding.js'
 import { encode } from '../core/codec.js'
 import { ConstantNotFoundError, ConstantRedefinedError, MeshError } from '../errors.js'
 import { waitFor, type WaitOptions } from './waiting.js'
@@ -17,12 +17,22 @@ import type { FunctionRef, PeerId } from '../core/wire.js'
 import { Deque } from '../core/deque.js'
 import { TaskClaims } from './task-claims.js'
 
-/** How a finished task reaches whoever submitted it. */
-export type ResultHandler = (ok: boolean, data: Uint8Array, peer: string, ms: number) => void
+/**
+ * How a finished task reaches whoever submitted it: its result or error encoded, or, for a task
+ * run here whose result is made of immutable values only (see isImmutable), the value itself
+ * (`plain`; `data` is then empty): decoding a copy of it would give the same.
+ */
+export type ResultHandler = (ok: boolean, data: Uint8Array, peer: string, ms: number, plain?: { value: unknown }) => void
 
 interface Submission {
   onResult: ResultHandler
   onStarted?: () => void
+  /**
+   * The arguments themselves (an argument list, or a map chunk's lists), when they are made of
+   * immutable values only: a task run here then runs on them without decoding its payload. The
+   * submitter must not change the array afterwards.
+   */
+  plainArgs?: unknown[]
   /**
    * Tasks submitted with the same object (a map's chunks) that this executor runs itself run in
    * the order they were submitted, so that the map's results come in input order.
@@ -31,7 +41,8 @@ interface Submission {
 }
 
 /**
- * Own tasks submitted with the same `inOrderWith` (or alone), not run yet, in their order. The
+ * Own tasks not run yet: those submitted with the same `inOrderWith`, which run in their order,
+ * or (key undefined) tasks submitted one after another without one, which run newest first. The
  * newest group runs first: depth-first for nested tasks, like the scheduler's deque.
  */
 interface OwnTaskGroup {
@@ -52,6 +63,18 @@ interface TaskToRun {
   fn: FunctionRef
   payload: Uint8Array
   chunk: number
+  /** See Submission.plainArgs. */
+  plainArgs?: unknown[]
+}
+
+/** A task while it runs. */
+interface RunningTask {
+  task: TaskToRun
+  own: boolean
+  started: number
+  yielded: boolean
+  /** How long it ran before it first awaited, ms. */
+  syncMs: number
 }
 
 /** The data of an own task's successful result: the host only counts it (the future is settled here). */
@@ -72,6 +95,8 @@ export class ExecutorRuntime {
   private readonly constWaiters = new Map<string, Set<() => void>>()
   private readonly setConstReplies = new Map<number, { resolve: () => void, reject: (err: Error) => void }>()
   private activeTasks = 0
+  /** Whether the port keeps this thread alive now (see updateRef); a fresh port does. */
+  private portRefed = true
   private closed = false
   private idleWaiters: Array<() => void> = []
   /**
@@ -120,7 +145,7 @@ export class ExecutorRuntime {
     this.out.post({ k: 'ready' })
     const waiting = this.waitingForModule ?? []
     this.waitingForModule = undefined
-    for (const task of waiting) void this.runTask(task)
+    for (const task of waiting) this.runTask(task)
   }
 
   // ---- submitting ---------------------------------------------------------------------------
@@ -133,7 +158,7 @@ export class ExecutorRuntime {
     // The host needs an offered task only to give it to a thief: it can wait for the end of the turn.
     this.out.post({ k: 'submit', seq, fn, payload, chunk, ...(retries !== undefined ? { retries } : {}), ...(offered ? { offered } : {}) }, offered ? 'turn' : 'soon')
     if (offered) {
-      this.queueOwnTask({ seq, fn, payload, chunk }, submission.inOrderWith)
+      this.queueOwnTask({ seq, fn, payload, chunk, plainArgs: submission.plainArgs }, submission.inOrderWith)
       this.scheduleOwnTasks()
     }
     this.updateRef()
@@ -150,7 +175,8 @@ export class ExecutorRuntime {
   }
 
   private queueOwnTask (task: TaskToRun, inOrderWith: object | undefined): void {
-    let group = inOrderWith === undefined ? undefined : this.ownGroupOf.get(inOrderWith)
+    const newest = this.ownGroups.at(-1)
+    let group = inOrderWith === undefined ? (newest?.key === undefined ? newest : undefined) : this.ownGroupOf.get(inOrderWith)
     if (group === undefined) {
       group = { key: inOrderWith, tasks: new Deque() }
       this.ownGroups.push(group)
@@ -159,10 +185,10 @@ export class ExecutorRuntime {
     group.tasks.push(task)
   }
 
-  /** The next own task to run: the oldest of the newest group. */
+  /** The next own task to run, of the newest group (see OwnTaskGroup). */
   private nextOwnTask (): TaskToRun | undefined {
     for (let group = this.ownGroups.at(-1); group !== undefined; group = this.ownGroups.at(-1)) {
-      const task = group.tasks.shift()
+      const task = group.key === undefined ? group.tasks.pop() : group.tasks.shift()
       if (task !== undefined) return task
       this.ownGroups.pop()
       if (group.key !== undefined) this.ownGroupOf.delete(group.key)
@@ -190,7 +216,7 @@ export class ExecutorRuntime {
       if (task === undefined) break
       if (!this.submissions.has(task.seq) || !this.claims.take(task.seq)) continue
       this.sendHeldResultsBefore(task.fn)
-      void this.runTask(task)
+      this.runTask(task)
       if (performance.now() >= until) break
     }
     this.scheduleOwnTasks()
@@ -263,7 +289,7 @@ export class ExecutorRuntime {
             break
           }
           this.sendHeldResultsBefore(msg.fn)
-          void this.runTask(msg)
+          this.runTask(msg)
           break
         case 'resolve': {
           const submission = this.submissions.get(msg.seq)
@@ -336,59 +362,101 @@ export class ExecutorRuntime {
 
   // ---- running tasks ------------------------------------------------------------------------
 
-  /** Runs a task: an own one (no owner) settles its future here and the host is told; another's result goes to the host. */
-  private async runTask (task: TaskToRun): Promise<void> {
+  /**
+   * Runs a task: an own one (no owner) settles its future here and the host is told; another's
+   * result goes to the host. A task that returns a value (not a promise) runs and ends in this
+   * one call.
+   */
+  private runTask (task: TaskToRun): void {
     const own = task.owner === undefined
     this.activeTasks++
     if (own) this.claims.addRunning(1)
     this.updateRef()
     if (own || task.owner === this.info.peerId) this.submissions.get(task.seq)?.onStarted?.()
-    const started = performance.now()
-    let yielded = false
-    /** How long the task ran before it first awaited. */
-    let syncMs = 0
-    const yieldThread = (): void => {
-      if (yielded) return
-      yielded = true
-      syncMs = performance.now() - started
-      if (own) {
-        this.claims.addRunning(-1)
-        this.ownSuspended++
-      } else {
-        this.out.post({ k: 'yield', owner: task.owner as PeerId, seq: task.seq })
-      }
-    }
-    let ok = true
-    let data: Uint8Array
+    const running: RunningTask = { task, own, started: performance.now(), yielded: false, syncMs: 0 }
+    let fn: (...args: unknown[]) => unknown
+    let args: unknown[]
+    let result: unknown
     try {
-      const fn = this.registry.resolve(task.fn)
-      const args = decodeValue(task.payload) as unknown[]
-      let result: unknown
+      fn = this.registry.resolve(task.fn) as (...args: unknown[]) => unknown
+      args = task.plainArgs ?? decodeValue(task.payload) as unknown[]
       if (task.chunk > 0) {
-        const chunk: ChunkResult = { v: [] }
-        for (const itemArgs of args as unknown[][]) {
-          try {
-            let value = fn(...itemArgs)
-            if (isThenable(value)) { yieldThread(); value = await value }
-            chunk.v.push(value)
-          } catch (err) {
-            chunk.e = serializeError(err, this.info.workerName)
-            break
-          }
-        }
-        result = chunk
-      } else {
-        result = fn(...args)
-        if (isThenable(result)) { yieldThread(); result = await result }
+        this.runChunk(running, fn, args as unknown[][], { v: [] }, 0)
+        return
       }
-      data = encodeValue(result, `the result of ${task.fn.slice(task.fn.indexOf(':') + 1)}`)
+      result = fn(...args)
     } catch (err) {
-      ok = false
-      data = encode(serializeError(err, this.info.workerName))
+      this.finishTask(running, false, err)
+      return
+    }
+    if (!isThenable(result)) {
+      this.finishTask(running, true, result)
+      return
+    }
+    this.yieldThread(running)
+    Promise.resolve(result).then(value => { this.finishTask(running, true, value) }, err => { this.finishTask(running, false, err) })
+  }
+
+  /**
+   * Runs a map chunk's items from `from` on, in order: at once while they return values, after
+   * each promise otherwise. An item's error ends the chunk, and travels with the values before it.
+   */
+  private runChunk (running: RunningTask, fn: (...args: unknown[]) => unknown, items: unknown[][], chunk: ChunkResult, from: number): void {
+    for (let k = from; k < items.length; k++) {
+      let value: unknown
+      try {
+        value = fn(...items[k])
+      } catch (err) {
+        chunk.e = serializeError(err, this.info.workerName)
+        break
+      }
+      if (isThenable(value)) {
+        this.yieldThread(running)
+        Promise.resolve(value).then(v => {
+          chunk.v.push(v)
+          this.runChunk(running, fn, items, chunk, k + 1)
+        }, err => {
+          chunk.e = serializeError(err, this.info.workerName)
+          this.finishTask(running, true, chunk)
+        })
+        return
+      }
+      chunk.v.push(value)
+    }
+    this.finishTask(running, true, chunk)
+  }
+
+  /** The task awaits something: the thread is free for other tasks meanwhile. */
+  private yieldThread (running: RunningTask): void {
+    if (running.yielded) return
+    running.yielded = true
+    running.syncMs = performance.now() - running.started
+    if (running.own) {
+      this.claims.addRunning(-1)
+      this.ownSuspended++
+    } else {
+      this.out.post({ k: 'yield', owner: running.task.owner as PeerId, seq: running.task.seq })
+    }
+  }
+
+  /** The task returned `outcome` (ok) or threw it: its result goes to its owner. */
+  private finishTask (running: RunningTask, ok: boolean, outcome: unknown): void {
+    const { task, own, started, yielded } = running
+    let data: Uint8Array = NO_DATA
+    let plain: { value: unknown } | undefined
+    if (ok && own && isPlainResult(outcome, task.chunk)) {
+      plain = { value: outcome }
+    } else {
+      try {
+        data = ok ? encodeValue(outcome, `the result of ${task.fn.slice(task.fn.indexOf(':') + 1)}`) : encode(serializeError(outcome, this.info.workerName))
+      } catch (err) {
+        ok = false
+        data = encode(serializeError(err, this.info.workerName))
+      }
     }
     this.activeTasks--
     const ms = performance.now() - started
-    const ranMs = yielded ? syncMs : ms
+    const ranMs = yielded ? running.syncMs : ms
     this.runMs.set(task.fn, 0.5 * (this.runMs.get(task.fn) ?? ranMs) + 0.5 * ranMs)
     // Another peer's result goes when this batch of tasks is done; an own task's, whose future is
     // settled here, at the end of the turn (see sendHeldResultsBefore).
@@ -397,7 +465,7 @@ export class ExecutorRuntime {
       else this.claims.addRunning(-1)
       const submission = this.submissions.get(task.seq)
       this.submissions.delete(task.seq)
-      submission?.onResult(ok, data, this.info.workerName, ms)
+      submission?.onResult(ok, data, this.info.workerName, ms, plain)
       this.out.post({ k: 'ownResult', seq: task.seq, ok, data: ok ? NO_DATA : data, ms }, 'turn')
     } else {
       this.holdResult(started + ms)
@@ -419,9 +487,19 @@ export class ExecutorRuntime {
     if (this.closed) return
     const busy = !this.isOrigin || this.submissions.size > 0 || this.activeTasks > 0 ||
       this.constWaiters.size > 0 || this.setConstReplies.size > 0
+    // (This runs several times per task: only a change reaches the port.)
+    if (busy === this.portRefed) return
+    this.portRefed = busy
     if (busy) this.port.ref()
     else this.port.unref()
   }
+}
+
+/** A task's result (or a map chunk's, without an error) made of immutable values only. */
+function isPlainResult (outcome: unknown, chunk: number): boolean {
+  if (chunk === 0) return isImmutable(outcome)
+  const result = outcome as ChunkResult
+  return result.e === undefined && result.v.every(isImmutable)
 }
 
 function redefined (name: string): ConstantRedefinedError {

@@ -3,7 +3,7 @@
 // one consumer, in input order or in completion order.
 
 import { logger } from '@libp2p/logger'
-import { assertEncodable, decodeValue, deserializeError, encodeChecked } from './encoding.js'
+import { assertEncodable, decodeValue, deserializeError, encodeChecked, isImmutable } from './encoding.js'
 import { Deque } from '../core/deque.js'
 import type { ChunkResult, ExecutorRuntime } from './executor.js'
 import type { FunctionRef } from '../core/wire.js'
@@ -183,13 +183,16 @@ export class MapRun<R> implements AsyncIterator<R> {
     this.bytesPerItem = Math.max(this.bytesPerItem * 0.5, payload.byteLength / count)
     // (The handler keeps the count, not the items: they are in the payload now.)
     const seq = this.rt.submit(this.fn, payload, count, {
-      onResult: (ok, data, peer, ms) => { this.onChunkResult(start, count, ok, data, ms, peer) },
-      inOrderWith: this
+      onResult: (ok, data, peer, ms, plain) => { this.onChunkResult(start, count, ok, data, ms, peer, plain?.value as ChunkResult | undefined) },
+      inOrderWith: this,
+      // (The item lists come fresh from the zipped inputs: nobody else holds them.)
+      plainArgs: items.every(args => args.every(isImmutable)) ? items : undefined
     }, this.options.retries)
     this.inFlight.set(start, { start, count, seq })
   }
 
-  private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, peer: string): void {
+  /** `plain`: the chunk's result itself, when it ran here (see ResultHandler); else it is decoded from `data`. */
+  private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, peer: string, plain: ChunkResult | undefined): void {
     if (!this.inFlight.delete(start) || this.finished) return
     log.trace('%s: chunk at %d of %d items took %d ms on %s', this.label, start, count, Math.round(ms), peer)
     this.sizer.observe(ms, count)
@@ -197,7 +200,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     let error: Error | undefined
     try {
       if (ok) {
-        const chunk = decodeValue(data) as ChunkResult
+        const chunk = plain ?? decodeValue(data) as ChunkResult
         values = chunk.v
         if (chunk.e != null) error = deserializeError(chunk.e)
       } else {
