@@ -198,7 +198,9 @@ function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], 
   type R = Awaited<ReturnType<F>>
   FunctionRegistry.precheck(fn, call)
   const label = `${fn.name}()`
-  args.forEach((arg, k) => { assertEncodable(arg, () => `argument ${k + 1} of ${call}(${fn.name})`) })
+  for (let k = 0; k < args.length; k++) {
+    if (!isImmutable(args[k])) assertEncodable(args[k], () => `argument ${k + 1} of ${call}(${fn.name})`)
+  }
   const payload = encodeChecked(args, () => `the arguments of ${call}(${fn.name})`)
   let seq: number | undefined
   let rt = readyRuntime()

@@ -3,14 +3,13 @@
 
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
-import { cbor, decode } from '../core/codec.js'
+import { encode, decode } from '../core/codec.js'
 import { parseFrame, InvalidFrameError, type WireMessage } from '../core/wire.js'
 import { MAX_FRAME_BYTES } from '../defaults.js'
 
 export class FrameEncoder {
   encode (messages: WireMessage[]): Uint8Array {
-    // The body is copied into the frame below: cbor-x's own view will do.
-    const body = cbor.encode(messages)
+    const body = encode(messages)
     const prefix = varint.encode(body.byteLength)
     const frame = new Uint8Array(prefix.byteLength + body.byteLength)
     frame.set(prefix, 0)

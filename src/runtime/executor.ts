@@ -156,7 +156,7 @@ export class ExecutorRuntime {
     this.submissions.set(seq, submission)
     const offered = this.runsOwnTasks && this.claims.offer(seq)
     // The host needs an offered task only to give it to a thief: it can wait for the end of the turn.
-    this.out.post({ k: 'submit', seq, fn, payload, chunk, ...(retries !== undefined ? { retries } : {}), ...(offered ? { offered } : {}) }, offered ? 'turn' : 'soon')
+    this.out.post({ k: 'submit', seq, fn, payload, chunk, retries, offered }, offered ? 'turn' : 'soon')
     if (offered) {
       this.queueOwnTask({ seq, fn, payload, chunk, plainArgs: submission.plainArgs }, submission.inOrderWith)
       this.scheduleOwnTasks()

@@ -28,8 +28,11 @@ const BUILTINS = builtinTable()
 const BUILTIN_BY_PATH = new Map([...BUILTINS].map(([fn, path]) => [path, fn]))
 
 export class FunctionRegistry {
-  private readonly exportOf = new Map<Function, string>()
+  /** The reference of each function known to be an export (the origin's own copies included, once matched). */
+  private readonly refOf = new Map<Function, FunctionRef>()
   private readonly byExport = new Map<string, Function>()
+  /** Functions by reference, as resolved so far. */
+  private readonly resolved = new Map<FunctionRef, Function>()
   /** Source text of each exported function, to recognise the origin's own copy of an export. */
   private readonly sourceOf = new Map<string, string>()
   private loaded = false
@@ -49,11 +52,12 @@ export class FunctionRegistry {
 
   /** Records the exported functions of the run's module namespace (re-exports included). */
   addNamespace (ns: Record<string, unknown>): void {
+    this.resolved.clear()
     for (const key of Object.keys(ns)) {
       let value: unknown
       try { value = ns[key] } catch { continue } // an export still in its temporal dead zone
       if (typeof value !== 'function') continue
-      if (!this.exportOf.has(value)) this.exportOf.set(value, key)
+      if (!this.refOf.has(value)) this.refOf.set(value, `export:${key}`)
       this.byExport.set(key, value)
       this.sourceOf.set(key, Function.prototype.toString.call(value))
     }
@@ -70,15 +74,22 @@ export class FunctionRegistry {
     }
     const builtin = BUILTINS.get(fn)
     if (builtin !== undefined) return `builtin:${builtin}`
-    const exported = this.exportOf.get(fn)
-    if (exported !== undefined) return `export:${exported}`
-    // The origin's main part holds its own instance of the module: match by name and source.
+    const known = this.refOf.get(fn)
+    if (known !== undefined) return known
+    // The origin's main part holds its own instance of the module: match by name and source,
+    // once (a submit loop would compare the source text at every call).
     const name = fn.name
-    if (name !== '' && this.sourceOf.get(name) === Function.prototype.toString.call(fn)) return `export:${name}`
+    if (name !== '' && this.sourceOf.get(name) === Function.prototype.toString.call(fn)) {
+      const ref = `export:${name}`
+      this.refOf.set(fn, ref)
+      return ref
+    }
     throw new FunctionReferenceError(describeProblem(fn, call, this.moduleUrl))
   }
 
   resolve (ref: FunctionRef): Function {
+    const known = this.resolved.get(ref)
+    if (known !== undefined) return known
     const colon = ref.indexOf(':')
     const kind = ref.slice(0, colon)
     const name = ref.slice(colon + 1)
@@ -86,6 +97,7 @@ export class FunctionRegistry {
     if (fn === undefined) {
       throw new FunctionReferenceError(`task function '${ref}' is not ${kind === 'builtin' ? 'a known builtin' : `an export of ${this.moduleUrl}`} on this worker`)
     }
+    this.resolved.set(ref, fn)
     return fn
   }
 }

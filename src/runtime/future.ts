@@ -79,7 +79,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: any) => R2 | PromiseLike<R2>) | null
   ): Promise<R1 | R2> {
-    return this.result().then(onFulfilled, onRejected)
+    // `await future` is `await future.result()` in one promise, not the three of result()'s.
+    return this.settled.then(() => {
+      const outcome = this.outcome!
+      if (outcome.ok) return typeof onFulfilled === 'function' ? onFulfilled(outcome.value as T) : outcome.value as R1
+      if (typeof onRejected === 'function') return onRejected(outcome.error)
+      throw outcome.error
+    })
   }
 
   /** @internal the task started on some peer */
