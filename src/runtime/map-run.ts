@@ -146,6 +146,7 @@ export class MapRun<R> implements AsyncIterator<R> {
           const next = this.inputs.next()
           if (next.done === true) { this.inputDone = true; break }
           for (let a = 0; a < next.value.length; a++) {
+            if (isImmutable(next.value[a])) continue
             const item = this.pulled + items.length
             assertEncodable(next.value[a], () => `argument ${a + 1} of ${this.label} (input item ${item})`)
           }

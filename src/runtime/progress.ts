@@ -20,11 +20,20 @@ function stderrIsTerminal (): boolean {
   return isMainThread ? process.stderr.isTTY : process.env[STDERR_TTY_ENV] === '1'
 }
 
+/**
+ * The launcher's progress option, read once: it is set before the script's thread starts, and
+ * reading process.env at every map cost a nested map (one per task of a tree) more than the rest.
+ */
+let launcherProgress: ProgressOption | undefined
+
 /** The progress option in effect: the call's own, else the launcher's. */
 function progressWanted (option: ProgressOption | undefined): ProgressOption {
   if (option !== undefined) return option
-  const env = process.env[PROGRESS_ENV]
-  return env === 'force' ? 'force' : env === '1'
+  if (launcherProgress === undefined) {
+    const env = process.env[PROGRESS_ENV]
+    launcherProgress = env === 'force' ? 'force' : env === '1'
+  }
+  return launcherProgress
 }
 
 export class ProgressBar {
