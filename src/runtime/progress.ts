@@ -3,7 +3,11 @@
 // Drawn (by cli-progress) only on a terminal, and not under NO_COLOR or CI, unless forced.
 
 import { isMainThread } from 'node:worker_threads'
-import { SingleBar } from 'cli-progress'
+import { createRequire } from 'node:module'
+import type { SingleBar } from 'cli-progress'
+
+/** cli-progress (17 files) is loaded when a bar is drawn: not by every thread that runs a task. */
+const loadBars = (): typeof import('cli-progress') => createRequire(import.meta.url)('cli-progress')
 
 /** `true`: on a terminal only; `'force'`: also on a pipe, under NO_COLOR or CI. */
 export type ProgressOption = boolean | 'force'
@@ -43,7 +47,7 @@ export class ProgressBar {
 
   private constructor (label: string, total: number | undefined) {
     const known = total !== undefined
-    this.bar = new SingleBar({
+    this.bar = new (loadBars().SingleBar)({
       stream: process.stderr,
       // Whether to draw was decided here: on a worker thread, stderr never reports a terminal.
       noTTYOutput: true,
