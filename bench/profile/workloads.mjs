@@ -4,17 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { futures, scoop } from 'scoop-node'
 
-export function identity (x) { return x }
-
-export function piHits (tries) {
-  let hits = 0
-  for (let i = 0; i < tries; i++) {
-    const x = Math.random()
-    const y = Math.random()
-    if (x * x + y * y <= 1) hits++
-  }
-  return hits
-}
+export { identity, piHits } from '../scripts/tasks.mjs'
+import { identity, piHits } from '../scripts/tasks.mjs'
 
 /** A node of a binary tree of tasks: it waits for its two children (by map, as bench/run does). */
 export async function subtree (depth) {
