@@ -212,8 +212,10 @@ export class RunSpace {
         case 'result': this.scheduler.onExecutorResult(msg.owner, msg.seq, msg.ok, msg.data, msg.ms, now); break
         case 'ownResult': this.scheduler.onLocalResult(msg.seq, msg.ok, msg.data, msg.ms, now); break
         case 'claims':
-          // The executor runs its own tasks only where this peer runs tasks at all (see attachExecutor).
-          if (this.runsTasks) this.scheduler.useLocalRuns(new TaskClaims(msg.buffer))
+          // Installed even where this peer runs no tasks (it tells its executor so: see
+          // attachExecutor): a task the executor offered before it heard is then taken by one
+          // side only, never run twice.
+          this.scheduler.useLocalRuns(new TaskClaims(msg.buffer))
           break
         case 'setConst': this.setConst(msg.req, msg.entries); break
         case 'shutdown': this.host.onExecutorShutdown(this); break
