@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert'
-import { Scheduler, type SchedulerAction } from '../../src/core/scheduler.js'
+import { Scheduler, type LocalRuns, type SchedulerAction } from '../../src/core/scheduler.js'
 import type { Task, WireMessage } from '../../src/core/wire.js'
 import { LOAD_ADVERT_FANOUT, STEAL_BACKOFF_MIN_MS, STEAL_PROBES_BEFORE_BACKOFF } from '../../src/defaults.js'
 
@@ -315,5 +315,60 @@ describe('core/Scheduler', () => {
     assert.deepEqual(sends(t.takeActions(), 'steal'), [], 'refused ahead: no second try while the task runs')
     t.onExecutorResult('T', 1, true, new Uint8Array(), 1, 2)
     assert.deepEqual(sends(t.takeActions(), 'steal').map(x => [x.to, x.msg]), [['V', { t: 'steal' }]], 'idle now: it asks for the last task')
+  })
+
+  describe('tasks the executor runs itself (LocalRuns)', () => {
+    /** A claim table in plain memory: the first take of a seq wins. */
+    const claims = (): LocalRuns & { taken: (seq: number) => boolean, takenSeqs: Set<number> } => {
+      const takenSeqs = new Set<number>()
+      return {
+        takenSeqs,
+        running: 0,
+        take: seq => { if (takenSeqs.has(seq)) return false; takenSeqs.add(seq); return true },
+        taken: seq => takenSeqs.has(seq)
+      }
+    }
+
+    it('leaves offered tasks to the executor, and gives a thief only the oldest ones the executor has not taken', () => {
+      const runs = claims()
+      const s = new Scheduler({ self: 'O', executorSlots: 1 })
+      s.useLocalRuns(runs)
+      s.onPeerJoined('T', 0, 0)
+      s.submitAll([1, 2, 3, 4, 5, 6].map(seq => ({ task: task('O', seq), offered: true })), 0)
+      assert.deepEqual(executed(s.takeActions()), [], 'not handed to the executor: it runs them itself')
+      assert.equal(s.load, 6)
+      runs.take(6) // the executor runs the newest first...
+      runs.take(2) // ...and took one more (cancelled, say)
+      s.onMessage('T', { t: 'steal' }, 1)
+      const given = sends(s.takeActions(), 'tasks').map(x => (x.msg as Extract<WireMessage, { t: 'tasks' }>).tasks.map(t => t.seq))
+      assert.deepEqual(given, [[1, 3]], 'half of the five untaken, oldest first, skipping the one taken')
+      assert.ok(runs.taken(1) && runs.taken(3), 'the scheduler took them: the executor will skip them')
+    })
+
+    it('counts a result the executor settled itself, without handing it back', () => {
+      const runs = claims()
+      const s = new Scheduler({ self: 'O', executorSlots: 1 })
+      s.useLocalRuns(runs)
+      s.submitAll([{ task: task('O', 1), offered: true }], 0)
+      s.takeActions()
+      runs.take(1)
+      s.onLocalResult(1, true, new Uint8Array(), 2, 1)
+      const resolved = s.takeActions().filter(a => a.type === 'resolve')
+      assert.deepEqual(resolved.map(a => a.type === 'resolve' && [a.seq, a.settled]), [[1, true]])
+      assert.equal(s.stats.executed, 1)
+      assert.equal(s.idle, true)
+    })
+
+    it('a thief that gets work of its own withdraws the request it left waiting', () => {
+      const v = new Scheduler({ self: 'V', executorSlots: 1 })
+      v.onPeerJoined('T', 0, 0)
+      v.onMessage('T', { t: 'steal', wait: true }, 0)
+      v.takeActions()
+      v.onMessage('T', { t: 'load', n: 3 }, 1)
+      v.submit(task('V', 1), 2)
+      v.submit(task('V', 2), 2)
+      v.submit(task('V', 3), 2)
+      assert.deepEqual(sends(v.takeActions(), 'tasks'), [], 'no work sent to a thief that has its own')
+    })
   })
 })
