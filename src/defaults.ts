@@ -93,8 +93,12 @@ export const MAP_CHUNK_TARGET_MS = 20
 export const MAP_CHUNK_MAX_ITEMS = 4096
 /** Encoded size above which a chunk is cut, whatever its item count. */
 export const MAP_CHUNK_MAX_BYTES = 1024 * 1024
-/** Items of a map in flight (submitted but not yet consumed) per live peer: several full chunks each. */
-export const MAP_WINDOW_ITEMS_PER_PEER = 16384
+/**
+ * Items of a map in flight (submitted but not yet consumed) per live peer: two full chunks each
+ * (one runs, one waits). 16384 kept a 10-million-item map's origin at 200-220 MB of peak RSS;
+ * 8192 at 180-195 MB, at the same speed (bench/profile/README.md).
+ */
+export const MAP_WINDOW_ITEMS_PER_PEER = 8192
 
 /** Runs a peer keeps at once (live or recently ended): bounds what strangers' messages can make it hold. */
 export const MAX_RUNS_PER_PEER = 64
