@@ -4,9 +4,9 @@
 
 import { CancelledError, TimeoutError } from '../errors.js'
 import { waitFor, type WaitOptions } from './waiting.js'
-import { logger } from '@libp2p/logger'
+import { threadLogger } from './thread-log.js'
 
-const log = logger('scoop:future')
+const log = threadLogger('scoop:future')
 
 type State = 'pending' | 'running' | 'finished'
 type DoneCallback<T> = (future: Future<T>) => void

@@ -2,7 +2,7 @@
 // measured time per item, keeps a bounded window of items in flight, and hands results to
 // one consumer, in input order or in completion order.
 
-import { logger } from '@libp2p/logger'
+import { threadLogger } from './thread-log.js'
 import { assertEncodable, decodeValue, deserializeError, encodeChecked, isImmutable } from './encoding.js'
 import { Deque } from '../core/deque.js'
 import type { ChunkResult, ExecutorRuntime } from './executor.js'
@@ -24,7 +24,7 @@ export interface MapRunOptions {
   progress?: ProgressOption
 }
 
-const log = logger('scoop:map')
+const log = threadLogger('scoop:map')
 
 interface Chunk { start: number, count: number, seq: number }
 
