@@ -612,13 +612,15 @@ export class Scheduler {
   }
 
   /**
-   * Tells LOAD_ADVERT_FANOUT random peers when this peer's queue turns non-empty, and the same
-   * peers when it turns empty: idle peers steal on that news. The peer holding this peer's
-   * waiting steal request hears it too, and drops the request: answered later, it would send
-   * work to a peer that has its own (and half of it would come back).
+   * Tells LOAD_ADVERT_FANOUT random peers when this peer has work to give (see stealableCount),
+   * and the same peers when it has none any more: idle peers steal on that news. A lone task its
+   * executor is about to run is no news: a loop that submits a task and waits for it made two
+   * adverts per task to every peer, and a steal from each, all refused. The peer holding this
+   * peer's waiting steal request hears it too, and drops the request: answered later, it would
+   * send work to a peer that has its own (and half of it would come back).
    */
   private advertiseLoad (): void {
-    const load = this.load
+    const load = this.stealableCount() > 0 ? this.load : 0
     if ((load === 0) === (this.lastAdvertisedLoad === 0)) return
     this.lastAdvertisedLoad = load
     if (load > 0) {
