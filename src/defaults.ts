@@ -37,6 +37,12 @@ export const EXECUTOR_RESULT_HOLD_MAX_MS = 0.5
 export const STEAL_MAX_BYTES = 64 * 1024
 
 /**
+ * An executor's messages that nobody waits for (tasks it runs itself, their results) go to its
+ * host at most this long after its previous batch, all together (see BatchedPort).
+ */
+export const LATER_MESSAGES_MS = 1
+
+/**
  * Young generation of an executor thread's heap. V8 grows it to tens of MB per isolate under a
  * high allocation rate (a map over millions of items), which took the origin's resident memory
  * past 200 MB; at 8 MB its speed on that map was the same (bench/profile/README.md).

@@ -155,8 +155,8 @@ export class ExecutorRuntime {
     const seq = this.nextSeq++
     this.submissions.set(seq, submission)
     const offered = this.runsOwnTasks && this.claims.offer(seq)
-    // The host needs an offered task only to give it to a thief: it can wait for the end of the turn.
-    this.out.post({ k: 'submit', seq, fn, payload, chunk, retries, offered }, offered ? 'turn' : 'soon')
+    // The host needs an offered task only to give it to a thief: it can wait a little.
+    this.out.post({ k: 'submit', seq, fn, payload, chunk, retries, offered }, offered ? 'later' : 'soon')
     if (offered) {
       this.queueOwnTask({ seq, fn, payload, chunk, plainArgs: submission.plainArgs }, submission.inOrderWith)
       this.scheduleOwnTasks()
@@ -459,14 +459,14 @@ export class ExecutorRuntime {
     const ranMs = yielded ? running.syncMs : ms
     this.runMs.set(task.fn, 0.5 * (this.runMs.get(task.fn) ?? ranMs) + 0.5 * ranMs)
     // Another peer's result goes when this batch of tasks is done; an own task's, whose future is
-    // settled here, at the end of the turn (see sendHeldResultsBefore).
+    // settled here, a little later (see sendHeldResultsBefore, Sending).
     if (own) {
       if (yielded) this.ownSuspended--
       else this.claims.addRunning(-1)
       const submission = this.submissions.get(task.seq)
       this.submissions.delete(task.seq)
       submission?.onResult(ok, data, this.info.workerName, ms, plain)
-      this.out.post({ k: 'ownResult', seq: task.seq, ok, data: ok ? NO_DATA : data, ms }, 'turn')
+      this.out.post({ k: 'ownResult', seq: task.seq, ok, data: ok ? NO_DATA : data, ms }, 'later')
     } else {
       this.holdResult(started + ms)
       this.out.post({ k: 'result', owner: task.owner as PeerId, seq: task.seq, ok, data, ms })

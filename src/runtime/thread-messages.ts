@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { hostname } from 'node:os'
 import type { FunctionRef, PeerId } from '../core/wire.js'
 import { BatchPacker, unpackBatch, type PortBatch } from './thread-batch.js'
+import { LATER_MESSAGES_MS } from '../defaults.js'
 
 /** What the executor's `scoop` object reports; refreshed by the host when it changes. */
 export interface RuntimeInfo {
@@ -50,17 +51,19 @@ export type ExecutorToHost =
 /**
  * When a posted message goes: `soon`, once the code that posted it returns (a microtask: the
  * messages a handler or a loop posts go together, without waiting for the rest of the event
- * loop's turn); `turn`, at the end of this turn of the event loop, with the others (for messages
- * nobody waits for).
+ * loop's turn); `later`, with the others, LATER_MESSAGES_MS after the previous batch at the most
+ * (for messages nobody waits for).
  */
-export type Sending = 'soon' | 'turn'
+export type Sending = 'soon' | 'later'
 
 /** Joins the messages posted together into one postMessage. */
 export class BatchedPort<Out extends { k: string }> {
   private readonly outbox = new BatchPacker()
   private soon = false
-  private turn = false
+  private later = false
   private sent = 0
+  /** When the last batch went (performance.now()). */
+  private sentAt = 0
 
   constructor (readonly port: MessagePort) {}
 
@@ -72,12 +75,18 @@ export class BatchedPort<Out extends { k: string }> {
         this.soon = false
         this.flush()
       })
-    } else if (sending === 'turn' && !this.turn) {
-      this.turn = true
-      setImmediate(() => {
-        this.turn = false
+    } else if (sending === 'later' && !this.later) {
+      this.later = true
+      const sendLater = (): void => {
+        this.later = false
         this.flush()
-      })
+      }
+      // A loop of tasks that run where they were submitted, each in its own turn of the event
+      // loop, posted a batch per turn: its host fell seconds behind, and heard of tasks only when
+      // they were done (nothing left for thieves), and of its peers' heartbeats too late.
+      const wait = LATER_MESSAGES_MS - (performance.now() - this.sentAt)
+      if (wait <= 0) setImmediate(sendLater)
+      else setTimeout(sendLater, wait)
     }
   }
 
@@ -88,6 +97,7 @@ export class BatchedPort<Out extends { k: string }> {
     if (this.outbox.length === 0) return
     const { batch, transfer } = this.outbox.take()
     this.sent++
+    this.sentAt = performance.now()
     this.port.postMessage(batch, transfer)
   }
 }
