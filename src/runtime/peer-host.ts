@@ -63,6 +63,8 @@ export class PeerHost implements RunHost {
   private stopped = false
   private taskListener: ((event: TaskEvent) => void) | undefined
   private readonly taskLog = new TaskLog()
+  /** join() calls waiting for a linked peer's hello, by peer (see introduced). */
+  private readonly introductionWaiters = new Map<PeerId, Array<() => void>>()
   /** Addresses this peer keeps a link to (see keepLinked), by the peer id they name. */
   private readonly keptLinks = new Map<PeerId, string>()
   /** What runs that have ended here did (live runs count their own); items: a map chunk counts its items. */
@@ -195,13 +197,36 @@ export class PeerHost implements RunHost {
 
   // ---- life-cycle ---------------------------------------------------------------------------
 
+  /**
+   * Links the peer at `address` and resolves once it has introduced itself (hello): this peer
+   * then knows the mesh and its broker. Resolving at the link alone let an origin that had just
+   * joined a mesh take itself for the broker of a mesh of one, and number its first constant
+   * where nobody else would ever see it (its tasks then waited for that constant forever).
+   */
   async join (address: string): Promise<void> {
     try {
-      await this.mesh.dial(address, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+      const peer = await this.mesh.dial(address, { signal })
+      await this.introduced(peer, signal)
     } catch (err) {
       log.error('could not join %s: %s', address, (err as Error).message)
       throw new Error(`could not reach peer ${address}: ${(err as Error).message}`)
     }
+  }
+
+  /** Resolves once `peer` has introduced itself (at once if it has). */
+  private async introduced (peer: PeerId, signal: AbortSignal): Promise<void> {
+    if (this.peerInfo.has(peer)) return
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => { reject(signal.reason) }
+      const waiters = this.introductionWaiters.get(peer) ?? []
+      waiters.push(() => {
+        signal.removeEventListener('abort', onAbort)
+        resolve()
+      })
+      this.introductionWaiters.set(peer, waiters)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
   }
 
   /**
@@ -346,6 +371,7 @@ export class PeerHost implements RunHost {
     }
     this.heard.delete(peer)
     this.peerInfo.delete(peer)
+    this.introductionWaiters.delete(peer)
     this.election.onPeerLeft(peer, Date.now())
     const kept = this.keptLinks.get(peer)
     if (kept !== undefined) setTimeout(() => { this.rejoin(kept, peer, 0) }, REJOIN_DELAY_MS).unref()
@@ -426,6 +452,9 @@ export class PeerHost implements RunHost {
     const known = this.peerInfo.has(from)
     this.peerInfo.set(from, info)
     this.election.onPeerSeen(info, load, now)
+    const waiters = this.introductionWaiters.get(from)
+    this.introductionWaiters.delete(from)
+    for (const wake of waiters ?? []) wake()
     if (known) return
     log('peer %s (%s) joined with load %d', info.name, from, load)
     // Tell the newcomer about everyone else it should link to (it may know only its bootstrap).
