@@ -16,7 +16,7 @@ import { messageWriter, relayWriter, type LogFormat, type LogSettings } from './
 import { readKeyFile, writeKeyFile } from './keys.js'
 import { EXECUTOR_THREAD_ENTRY, REMOTE_AGENT_ENTRY } from './entries.js'
 import { planHosts } from './hosts.js'
-import { envSetting, splitPlan, type ClusterPlan } from './cluster.js'
+import { splitPlan, type ClusterPlan } from './cluster.js'
 import type { RemoteHosts } from './remote.js'
 import { PROGRESS_ENV, STDERR_TTY_ENV } from '../runtime/progress.js'
 // What loads libp2p (origin, status, dashboard) is imported where it is used: --help, keygen and
@@ -78,6 +78,16 @@ const multiaddrArg = (what: string, needsPeerId: boolean) => (value: string, pre
   if (!value.startsWith('/')) throw new InvalidArgumentError(`${what} takes a multiaddr such as /ip4/192.0.2.7/tcp/4001${needsPeerId ? '/p2p/12D3Koo...' : ''}, not '${value}'.`)
   if (needsPeerId && !value.includes('/p2p/')) throw new InvalidArgumentError(`${what} needs the peer id at the end of the address (/p2p/...): a long-lived peer prints its full address when it starts.`)
   return [...previous, value]
+}
+
+/** `--env NAME=VALUE` or `--env NAME` (this machine's value): checked as the user gives it. */
+function envSetting (value: string, previous: Array<[string, string]>): Array<[string, string]> {
+  const eq = value.indexOf('=')
+  const name = eq < 0 ? value : value.slice(0, eq)
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InvalidArgumentError(`'${name}' is not an environment variable name.`)
+  const setting = eq < 0 ? process.env[name] : value.slice(eq + 1)
+  if (setting === undefined) throw new InvalidArgumentError(`${name} is not set here; give its value as --env ${name}=VALUE.`)
+  return [...previous, [name, setting]]
 }
 
 const isFile = (path: string): boolean => {
@@ -154,6 +164,8 @@ A run over several hosts (scoop-node must be at the same path on each, as on a s
 
 Options after <script> belong to the script. The exit code is the script's.`)
     .showHelpAfterError('(run scoop-node --help for usage)')
+    // Every usage error exits 2 (commander's own would exit 1, ours 2): scripts can tell them from a failed run.
+    .exitOverride(err => { process.exit(err.exitCode === 0 ? 0 : 2) })
 }
 
 async function keygen (argv: string[]): Promise<void> {

@@ -4,7 +4,6 @@
 
 import { lookup } from 'node:dns/promises'
 import { hostname, networkInterfaces } from 'node:os'
-import { InvalidArgumentError } from '../errors.js'
 import { isThisMachine, type HostPlan, type WorkerSlot } from './hosts.js'
 import { isLoopbackAddress } from './addresses.js'
 import { RemoteHosts, type RemoteStartOptions } from './remote.js'
@@ -32,16 +31,6 @@ export function splitPlan (plan: HostPlan, machine = thisMachine()): ClusterPlan
     else remote.push(slot)
   }
   return { plan, localWorkers, originIsWorker: localWorkers > 0, remote }
-}
-
-/** `--env NAME=VALUE` or `--env NAME` (this machine's value): checked as the user gives it. */
-export function envSetting (value: string, previous: Array<[string, string]>): Array<[string, string]> {
-  const eq = value.indexOf('=')
-  const name = eq < 0 ? value : value.slice(0, eq)
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InvalidArgumentError(`'${name}' is not an environment variable name.`)
-  const setting = eq < 0 ? process.env[name] : value.slice(eq + 1)
-  if (setting === undefined) throw new InvalidArgumentError(`${name} is not set here; give its value as --env ${name}=VALUE.`)
-  return [...previous, [name, setting]]
 }
 
 /**
