@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert'
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI, fixture, run, type RunResult } from '../helpers/run.js'
+import { CLI, ROOT, example, fixture, run, runWith, type RunResult } from '../helpers/run.js'
 import type { AgentOrders } from '../../src/launch/remote-protocol.js'
 
 const clean = (r: RunResult): void => { assert.deepEqual(r.leftovers, [], `processes left behind: ${r.leftovers.join(' ')}`) }
@@ -98,6 +98,25 @@ describe('launcher: host lists on this machine', function () {
     assert.equal(none.code, 1, none.stderr)
     assert.match(none.stderr, /no remote host started, and no other worker can run the tasks/)
     clean(none)
+  })
+
+  it('each submit script in examples/submitFiles runs piCalc on its scheduler\'s allocation (faked here: this machine, 2 slots)', async () => {
+    writeFileSync(join(dir, 'pbs_nodefile'), 'localhost\nlocalhost\n')
+    writeFileSync(join(dir, 'pe_hostfile'), 'localhost 2 all.q@localhost UNDEFINED\n')
+    const allocations: Array<[string, string, Record<string, string>]> = [
+      ['slurm.sh', 'slurm', { SLURM_JOB_NODELIST: 'localhost', SLURM_TASKS_PER_NODE: '2', SLURM_SUBMIT_DIR: ROOT }],
+      ['pbs.sh', 'pbs', { PBS_NODEFILE: join(dir, 'pbs_nodefile'), PBS_O_WORKDIR: ROOT }],
+      ['sge.sh', 'sge', { PE_HOSTFILE: join(dir, 'pe_hostfile'), SGE_O_WORKDIR: ROOT }],
+      ['lsf.sh', 'lsf', { LSB_MCPU_HOSTS: 'localhost 2', LS_SUBCWD: ROOT }]
+    ]
+    for (const [script, scheduler, env] of allocations) {
+      const r = await runWith('/bin/bash', [example(`submitFiles/${script}`)],
+        { env: { ...env, SCOOP_NODE: `${process.execPath} ${CLI}`, PI_TASKS: '40', PI_TRIES: '2000' } })
+      assert.equal(r.code, 0, `${script}: ${r.stderr}`)
+      assert.match(r.stderr, new RegExp(`hosts from ${scheduler}: localhost \\(2\\)`), script)
+      assert.ok(Math.abs(Number(r.stdout.trim()) - Math.PI) < 0.2, `${script} printed an estimate of pi: ${r.stdout}`)
+      clean(r)
+    }
   })
 
   it('explains bad host options', async () => {
