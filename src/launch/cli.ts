@@ -380,7 +380,9 @@ export async function main (argv = process.argv): Promise<void> {
     const bootstrap = opts.tunnel === true ? [] : await originAddressesForHosts(self, opts.brokerHostname).catch((err: Error) => { stopWorkers(); return fail(err.message) })
     const remoteEnv: Array<[string, string]> = [
       ...(process.env.NODE_PATH !== undefined ? [['NODE_PATH', process.env.NODE_PATH] as [string, string]] : []),
+      // -vv and --debug reach the remote workers' logs and scoop.debug as they reach local ones.
       ...(process.env.DEBUG !== undefined && (opts.verbose >= 2 || opts.debug === true) ? [['DEBUG', process.env.DEBUG] as [string, string]] : []),
+      ...(process.env.SCOOP_DEBUG !== undefined ? [['SCOOP_DEBUG', process.env.SCOOP_DEBUG] as [string, string]] : []),
       ...opts.env
     ]
     const hosts = startRemoteHosts(remoteSlots, {
