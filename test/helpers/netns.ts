@@ -246,19 +246,24 @@ export class NetnsLab {
   }
 }
 
+/** Skips the mocha suite this is called in, saying why, when `unavailable` gives a reason. */
+export function skipSuiteUnless (unavailable: () => string | undefined): void {
+  before(function () {
+    const reason = unavailable()
+    if (reason !== undefined) {
+      process.stdout.write(`      (skipped: ${reason})\n`)
+      this.skip()
+    }
+  })
+}
+
 /**
  * For a mocha suite whose tests each make a lab: skips the suite, saying why, where namespaces
  * cannot be made, and cleans up each test's lab after it, whatever happened. Returns the maker.
  */
 export function labPerTest (): (options: NetnsLabOptions) => NetnsLab {
   let lab: NetnsLab | undefined
-  before(function () {
-    const reason = netnsUnavailableReason()
-    if (reason !== undefined) {
-      process.stdout.write(`      (skipped: ${reason})\n`)
-      this.skip()
-    }
-  })
+  skipSuiteUnless(netnsUnavailableReason)
   afterEach(async () => {
     await lab?.cleanup()
     lab = undefined

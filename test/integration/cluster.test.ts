@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert'
 import { execFileSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { labPerTest, type NetnsHost, type NetnsLab, type NetnsProcess } from '../helpers/netns.js'
+import { labPerTest, skipSuiteUnless, type NetnsHost, type NetnsLab, type NetnsProcess } from '../helpers/netns.js'
 import { SshCluster, sshUnavailableReason } from '../helpers/sshd.js'
 import { CLI, example, fixture } from '../helpers/run.js'
 
@@ -32,13 +32,7 @@ describe('a run over ssh hosts (--hosts) across real links', function () {
   this.timeout(180_000)
   const makeLab = labPerTest()
   let ssh: SshCluster | undefined
-  before(function () {
-    const reason = sshUnavailableReason()
-    if (reason !== undefined) {
-      process.stdout.write(`      (skipped: ${reason})\n`)
-      this.skip()
-    }
-  })
+  skipSuiteUnless(sshUnavailableReason)
   afterEach(() => {
     ssh?.remove()
     ssh = undefined
