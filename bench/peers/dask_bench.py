@@ -47,7 +47,7 @@ def main():
             check(out[-1] == a - 1, workload)
             report(ms=ms)
         elif workload == "roundtrip":
-            report(medianUs=round_trip_median_us(lambda i: client.submit(identity, i, pure=False).result()))
+            report(medianUs=round_trip_median_us(lambda i: client.submit(identity, i, pure=False).result(), a))
         elif workload == "tree":
             ms, tasks = timed(lambda: client.submit(subtree, a, pure=False).result())
             check(tasks == 2 ** (a + 1) - 1, "tree")

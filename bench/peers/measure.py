@@ -8,10 +8,6 @@ import statistics
 import sys
 import time
 
-# As in measure.mjs: sequential round trips sampled after a warm-up.
-ROUND_TRIPS = 2000
-ROUND_TRIP_WARMUP = 200
-
 
 def identity(x):
     return x
@@ -39,12 +35,14 @@ def timed(fn):
     return (time.perf_counter() - t) * 1000, value
 
 
-def round_trip_median_us(call):
+def round_trip_median_us(call, count):
+    """Median of `count` sequential calls of call(i) in µs, after count/10 more to warm up."""
+    warm_up = -(-count // 10)
     samples = []
-    for i in range(ROUND_TRIPS + ROUND_TRIP_WARMUP):
+    for i in range(count + warm_up):
         t = time.perf_counter()
         call(i)
-        if i >= ROUND_TRIP_WARMUP:
+        if i >= warm_up:
             samples.append((time.perf_counter() - t) * 1e6)
     return statistics.median(samples)
 

@@ -35,7 +35,7 @@ export async function runWorkload (pool, [workload, a, b]) {
     report({ ms: (await timed(() => eachItem(Number(a)))).ms })
   } else if (workload === 'roundtrip') {
     await warmUp()
-    report({ medianUs: await roundTripMedianUs(i => pool.run('identity', i)) })
+    report({ medianUs: await roundTripMedianUs(i => pool.run('identity', i), Number(a)) })
   } else if (workload === 'pi') {
     await warmUp()
     const [tasks, tries] = [Number(a), Number(b)]

@@ -91,7 +91,7 @@ def main():
             check(out[-1] == a - 1, workload)
             report(ms=ms)
         elif workload == "roundtrip":
-            report(medianUs=round_trip_median_us(pool.call))
+            report(medianUs=round_trip_median_us(pool.call, a))
         elif workload == "pi":
             serial = serial_ms(a, b)
             ms, hits = timed(lambda: pool.pi(a, b))

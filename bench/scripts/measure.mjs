@@ -3,9 +3,6 @@
 // The harness (bench/run.ts) reads the last stdout line of each run as JSON.
 import { readFileSync, readdirSync } from 'node:fs'
 
-/** Sequential round trips sampled after this many warm-up calls (JIT, connections). */
-export const ROUND_TRIPS = 2000
-export const ROUND_TRIP_WARMUP = 200
 
 export async function timed (fn) {
   const t = process.hrtime.bigint()
@@ -13,13 +10,14 @@ export async function timed (fn) {
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, value }
 }
 
-/** Median of `ROUND_TRIPS` sequential awaited calls of `call(i)`, in µs, warm-up excluded. */
-export async function roundTripMedianUs (call) {
+/** Median of `count` sequential awaited calls of `call(i)`, in µs, after count/10 more to warm up (JIT, connections). */
+export async function roundTripMedianUs (call, count) {
+  const warmUp = Math.ceil(count / 10)
   const samples = []
-  for (let i = 0; i < ROUND_TRIPS + ROUND_TRIP_WARMUP; i++) {
+  for (let i = 0; i < count + warmUp; i++) {
     const t = process.hrtime.bigint()
     await call(i)
-    if (i >= ROUND_TRIP_WARMUP) samples.push(Number(process.hrtime.bigint() - t) / 1000)
+    if (i >= warmUp) samples.push(Number(process.hrtime.bigint() - t) / 1000)
   }
   samples.sort((x, y) => x - y)
   return samples[samples.length >> 1]

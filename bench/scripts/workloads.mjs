@@ -51,7 +51,7 @@ if (scoop.isOrigin) {
     report({ ms: r.ms })
   } else if (workload === 'roundtrip') {
     await fullMesh(peers)
-    report({ medianUs: await roundTripMedianUs(i => futures.submit(identity, i).result()) })
+    report({ medianUs: await roundTripMedianUs(i => futures.submit(identity, i).result(), Number(a)) })
   } else if (workload === 'tree') {
     await fullMesh(peers)
     const r = await timed(() => futures.submit(subtree, Number(a)).result())
