@@ -141,9 +141,11 @@ const CONTENDERS: Contender[] = [
     name: 'Dask',
     missing: () => pythonWorks(DEBIAN_PYTHON, 'distributed') ? undefined : `not installed (${DEBIAN_PYTHON} cannot import distributed): apt-get install python3-distributed`,
     command: (w, args) => [DEBIAN_PYTHON, [join(PEERS_DIR, 'dask_bench.py'), w.key, ...args]],
-    // Dask's scheduler handles a few hundred tiny tasks per second here: the full sizes would take
-    // minutes per run. Rates are per task, so they compare across sizes.
-    sizes: { ...PYTHON_SIZES, map: ['5000'], flood: ['2000'], roundtrip: ['300'], tree: ['8'] }
+    // Dask's scheduler handles a few hundred tiny tasks per second here and its round trip is ~11 ms
+    // (its client batches sends every 10 ms): the full sizes would take minutes per run. Its tree
+    // is depth 8: depth 11 took 45 s in one run by hand (92/s; 197/s at depth 8, so the smaller
+    // tree flatters Dask). Rates are per task, so they compare across sizes.
+    sizes: { ...PYTHON_SIZES, map: ['2000'], flood: ['2000'], roundtrip: ['300'], tree: ['8'] }
   }
 ]
 
@@ -213,11 +215,18 @@ function memory (cell: Cell): string {
   return `${mib(origin)} / ${mib(worker)} MiB`
 }
 
+/** Texts printed under the table, each once; cells refer to them by number (the reasons are long and repeat). */
+const footnotes: string[] = []
+function footnote (text: string): string {
+  const at = footnotes.indexOf(text)
+  return `note ${at >= 0 ? at + 1 : footnotes.push(text)}`
+}
+
 /** "median (min–max)", or why there is no figure; and the median, for the ratios. */
 function summary (w: Workload, cell: Cell): { text: string, median?: number } {
   const bad = cell.runs.find(r => r.cannotRun !== undefined || r.failed !== undefined)
-  if (bad?.cannotRun !== undefined) return { text: `cannot run: ${bad.cannotRun}` }
-  if (bad?.failed !== undefined) return { text: `failed: ${bad.failed}` }
+  if (bad?.cannotRun !== undefined) return { text: `cannot run (${footnote(`${cell.contender}: ${bad.cannotRun}`)})` }
+  if (bad?.failed !== undefined) return { text: `failed (${footnote(`${cell.contender}: ${bad.failed}`)})` }
   const xs = cell.runs.map(r => w.figure(r, cell.args))
   const m = median(xs)
   const size = cell.args.join(' ') === w.args.join(' ') ? '' : ` [${cell.args.join(' × ')}]`
@@ -227,12 +236,15 @@ function summary (w: Workload, cell: Cell): { text: string, median?: number } {
 /** How many times better scoop-node's median is than the peer's: > 1, scoop-node is better. */
 function ratio (w: Workload, scoop: number | undefined, peer: number | undefined): string {
   if (scoop === undefined || peer === undefined) return ''
-  return `×${(w.higherIsBetter ? scoop / peer : peer / scoop).toPrecision(2)}`
+  const r = w.higherIsBetter ? scoop / peer : peer / scoop
+  return `×${r >= 10 ? Math.round(r) : r.toPrecision(2)}`
 }
 
 async function main (): Promise<void> {
   if (opts['late-joiner'] === true) {
-    console.log(`| late joiner: launch to first task, loopback | ${await lateJoiner()} | ≤ 1 s |`)
+    const late = await lateJoiner()
+    console.log(`| workload | target | scoop-node |\n| --- | --- | --- |\n| ${LATE_JOINER_LABEL} | ≤ 1 s | ${late} |`)
+    printFootnotes()
     return
   }
   const only = opts.only?.split(',')
@@ -267,12 +279,19 @@ async function main (): Promise<void> {
   console.log(`| workload | target | scoop-node | scoop-node peak RSS (origin / largest worker) | ${peers.join(' | ')} |`)
   console.log(`| --- | --- | --- | --- |${peers.map(() => ' --- |').join('')}`)
   for (const r of rows) console.log(`| ${r.join(' | ')} |`)
-  if (late !== undefined) console.log(`| late joiner on a long-lived mesh: launch to first task, loopback | ≤ 1 s | ${late} | | ${peers.map(() => 'n/a').join(' | ')} |`)
+  if (late !== undefined) console.log(`| ${LATE_JOINER_LABEL} | ≤ 1 s | ${late} | | ${peers.map(() => 'n/a').join(' | ')} |`)
   console.log('\n×N after a peer\'s figure: scoop-node\'s median is N times better than that peer\'s (> 1: scoop-node wins; < 1: the peer wins).')
   console.log('Peak RSS in MiB: the origin process / the largest worker process (–: the peer\'s workers are threads, counted in the origin).')
   console.log('[a × b]: that peer ran a smaller size (rates and speed-ups compare across sizes; see bench/README.md).')
+  printFootnotes()
   for (const note of notes) console.log(note)
 }
+
+function printFootnotes (): void {
+  footnotes.forEach((text, i) => { console.log(`note ${i + 1}: ${text}`) })
+}
+
+const LATE_JOINER_LABEL = 'late joiner on a long-lived mesh: launch to first task, loopback'
 
 /** The late-joiner cell; a failure is reported in it, not thrown: the rest of the table stands. */
 async function lateJoiner (): Promise<string> {
@@ -281,7 +300,7 @@ async function lateJoiner (): Promise<string> {
   try {
     for (let i = 0; i < reps; i++) joins.push(await lateJoinerFirstTaskMs())
   } catch (err) {
-    return `failed: ${(err as Error).message.split('\n')[0]}`
+    return `failed (${footnote(`scoop-node: ${(err as Error).message.split('\n')[0]}`)})`
   }
   return `${Math.round(median(joins))} ms (${Math.round(Math.min(...joins))}–${Math.round(Math.max(...joins))})`
 }
