@@ -341,7 +341,9 @@ async function lateJoinerFirstTaskMs (): Promise<number> {
   const children = [mesh]
   try {
     const [, address] = await watch(mesh).line(/listening on (\S+)/)
-    const origin = start(['--join', address, '--no-origin-tasks', WORKLOADS, 'stamped', '400', '10'])
+    // 1 000 tasks of 10 ms keep the map going ~10 s: the joiner's own start-up takes up to 2 s on a
+    // loaded machine, and with 400 tasks the map sometimes ended before it joined (no task: no figure).
+    const origin = start(['--join', address, '--no-origin-tasks', WORKLOADS, 'stamped', '1000', '10'])
     children.push(origin)
     const originOut = watch(origin)
     await originOut.line(/MAPPING/)
