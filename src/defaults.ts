@@ -134,3 +134,12 @@ export const REJOIN_DELAY_MS = 500
 
 /** A worker stopped with SIGTERM finishes its running tasks for at most this long before it goes (its queued ones go back at once). */
 export const LEAVE_GRACE_MS = 30_000
+
+/** ssh's ConnectTimeout for a remote host (s): a host that does not answer fails the start this soon. */
+export const SSH_CONNECT_TIMEOUT_S = 10
+
+/**
+ * A remote host whose workers are not all up this long after its ssh started counts as failed:
+ * room for the connect timeout, a slow prolog and node's start on a loaded node.
+ */
+export const REMOTE_START_TIMEOUT_MS = 60_000

@@ -1,4 +1,4 @@
-// The functions every benchmark runs, on scoop-node and on the child_process pool baseline.
+// The functions every benchmark runs: on scoop-node (workloads.mjs) and on the Node peers (bench/peers/).
 export function identity (x) { return x }
 
 export function piHits (tries) {

@@ -8,14 +8,18 @@ import '../polyfill.js'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { MessageChannel } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
-import { realpathSync, statSync } from 'node:fs'
+import { readFileSync, realpathSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { serveMesh } from './serve.js'
-import { messageWriter, type LogFormat, type LogSettings } from './messages.js'
+import { messageWriter, relayWriter, type LogFormat, type LogSettings } from './messages.js'
 import { readKeyFile, writeKeyFile } from './keys.js'
+import { REMOTE_AGENT_ENTRY } from './entries.js'
 import { startOriginExecutor } from './executor-threads.js'
 import type { Origin } from './origin.js'
+import { planHosts } from './hosts.js'
+import { splitPlan, type ClusterPlan } from './cluster.js'
+import type { RemoteHosts } from './remote.js'
 import { PROGRESS_ENV, STDERR_TTY_ENV } from '../runtime/progress.js'
 // What loads libp2p (origin, status, dashboard) is imported where it is used: --help, keygen and
 // the long-lived workers' supervisor start in a fraction of the time without it.
@@ -37,7 +41,16 @@ interface CliOptions {
   maxMemory?: number
   progress?: boolean
   logFormat: LogFormat
-  /** The dashboard's port (a bare --dashboard gets DASHBOARD_PORT: see withDashboardPort). */
+  hosts?: string[]
+  hostfile?: string
+  brokerHostname?: string
+  nodeExecutable: string
+  env: Array<[string, string]>
+  sshExecutable: string
+  tunnel?: boolean
+  prolog?: string
+  requireAll?: boolean
+  /** The dashboard's port (a bare --dashboard gets DASHBOARD_PORT: see normalizeLauncherArgs). */
   dashboard?: number
 }
 
@@ -67,6 +80,16 @@ const multiaddrArg = (what: string, needsPeerId: boolean) => (value: string, pre
   if (!value.startsWith('/')) throw new InvalidArgumentError(`${what} takes a multiaddr such as /ip4/192.0.2.7/tcp/4001${needsPeerId ? '/p2p/12D3Koo...' : ''}, not '${value}'.`)
   if (needsPeerId && !value.includes('/p2p/')) throw new InvalidArgumentError(`${what} needs the peer id at the end of the address (/p2p/...): a long-lived peer prints its full address when it starts.`)
   return [...previous, value]
+}
+
+/** `--env NAME=VALUE` or `--env NAME` (this machine's value): checked as the user gives it. */
+function envSetting (value: string, previous: Array<[string, string]>): Array<[string, string]> {
+  const eq = value.indexOf('=')
+  const name = eq < 0 ? value : value.slice(0, eq)
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new InvalidArgumentError(`'${name}' is not an environment variable name.`)
+  const setting = eq < 0 ? process.env[name] : value.slice(eq + 1)
+  if (setting === undefined) throw new InvalidArgumentError(`${name} is not set here; give its value as --env ${name}=VALUE.`)
+  return [...previous, [name, setting]]
 }
 
 const isFile = (path: string): boolean => {
@@ -100,11 +123,20 @@ function buildProgram (): Command {
     .option('--mdns', 'find the mesh\'s peers on the local network by mDNS (service _scoop-node._udp.local); long-lived workers then listen on every interface unless --listen says otherwise')
     .addOption(new Option('--key <file>', 'the mesh\'s swarm key file (from scoop-node keygen); also SCOOP_KEY_FILE').env('SCOOP_KEY_FILE'))
     .option('--insecure', 'let a long-lived mesh run without a swarm key: anyone who reaches it can run code on it')
-    .option('--path <dir>', 'the directory holding the script on every worker\'s host (SCOOP\'s --path; default: the script\'s own path)')
+    .option('-p, --path <dir>', 'the directory holding the script on every worker\'s host, and where remote workers start (SCOOP\'s --path; default: the script\'s own path, and this directory)')
     .addOption(new Option('--max-tasks-per-worker <N>', 'long-lived workers: recycle a worker (it leaves without losing work and a fresh one starts) after it has run N task items').argParser(positiveInt('--max-tasks-per-worker')))
     .addOption(new Option('--max-memory <MB>', 'long-lived workers: recycle a worker whose resident memory grows past MB megabytes').argParser(positiveInt('--max-memory')))
     .addOption(new Option('--dashboard [port]', `serve a live dashboard of the run on http://127.0.0.1:PORT/ (default ${DASHBOARD_PORT}; 0: any free port), with Prometheus metrics on /metrics`).argParser(portNumber))
     .option('--progress', 'draw a progress bar on stderr for every futures.map of the script (on a terminal only, and not under NO_COLOR or CI; SCOOP_PROGRESS=force draws it anyway)')
+    .addOption(new Option('--hosts <host...>', 'start the run\'s workers on these hosts over ssh (SCOOP\'s --hosts, --host too): a host named k times gets k workers; this machine, if listed, runs its share here with the origin. Default inside Slurm, PBS/Torque, SGE or LSF: the job\'s allocation'))
+    .option('--hostfile <file>', 'the hosts from a file: one `host [count]` per line (also worker=N or slots=N; no count: as many as this machine has cores); # comments and blank lines allowed')
+    .option('--broker-hostname <name>', 'the name or address remote hosts reach this machine (the origin) by; default: its every address but loopback')
+    .option('--node-executable <path>', 'node on the remote hosts (SCOOP\'s --python-executable)', process.execPath)
+    .addOption(new Option('--env <NAME[=VALUE]>', 'set this variable for the remote workers (repeatable; NAME alone: its value here). NODE_PATH goes along when set (SCOOP\'s --pythonpath)').argParser(envSetting).default([]))
+    .option('--ssh-executable <path>', 'the ssh client that starts remote workers (it runs with BatchMode=yes: keys or an agent, never a prompt)', 'ssh')
+    .option('--tunnel', 'remote workers reach the origin through an ssh port forward, for hosts that cannot route to this machine')
+    .option('--prolog <file>', 'a shell file each remote host sources before its workers start (modules, environment); its path on those hosts')
+    .option('--require-all', 'stop the run when any remote host cannot start its workers (default: say so and go on with the others)')
     .option('--debug', 'set scoop.debug in the script and enable scoop-node\'s debug log (DEBUG=scoop:*)')
     .passThroughOptions()
     .addHelpText('after', `
@@ -126,8 +158,16 @@ A mesh of long-lived workers, used by many runs:
   $ scoop-node dashboard --key mesh.key /ip4/192.0.2.7/tcp/4001/p2p/12D3Koo...
                                                 the same, live in a browser, and /metrics
 
+A run over several hosts (scoop-node must be at the same path on each, as on a shared disk):
+  $ scoop-node --hosts nodeA nodeA nodeB my_sweep.ts
+                                                2 workers on nodeA, 1 on nodeB, started over ssh
+  $ scoop-node --hostfile hosts -n 6 -vv my_sweep.ts --gens 40
+  $ sbatch examples/submitFiles/slurm.sh        inside an allocation, no host list needed
+
 Options after <script> belong to the script. The exit code is the script's.`)
     .showHelpAfterError('(run scoop-node --help for usage)')
+    // Every usage error exits 2 (commander's own would exit 1, ours 2): scripts can tell them from a failed run.
+    .exitOverride(err => { process.exit(err.exitCode === 0 ? 0 : 2) })
 }
 
 async function keygen (argv: string[]): Promise<void> {
@@ -209,22 +249,49 @@ async function dashboard (argv: string[]): Promise<void> {
   }
 }
 
-/**
- * `--dashboard script.ts` must not take the script for the port: commander's optional option
- * value would. The launcher's own --dashboard (the first one) without a number gets the default.
- */
-function withDashboardPort (program: Command, argv: string[]): string[] {
-  // Only the launcher's options, before the script: what follows the script is the script's.
-  for (let at = 2; at < argv.length && argv[at].startsWith('-'); at++) {
-    const arg = argv[at]
-    if (arg === '--dashboard') {
-      if (/^\d+$/.test(argv[at + 1] ?? '')) return argv
-      return [...argv.slice(0, at), `--dashboard=${DASHBOARD_PORT}`, ...argv.slice(at + 1)]
-    }
-    // An option that takes a value (`--log file`) is followed by its value, not by the script.
-    if (!arg.includes('=') && program.options.some(o => (o.long === arg || o.short === arg) && o.required)) at++
+/** The run's hosts and this machine's share of them; undefined for a run on this machine alone. */
+function clusterPlanOf (opts: CliOptions, fail: (message: string) => never): ClusterPlan | undefined {
+  try {
+    const plan = planHosts({ hosts: opts.hosts, hostfile: opts.hostfile, workers: opts.workers, workersPerUnknownHost: availableParallelism() },
+      process.env, path => readFileSync(path, 'utf8'))
+    return plan === undefined ? undefined : splitPlan(plan)
+  } catch (err) {
+    return fail((err as Error).message)
   }
-  return argv
+}
+
+/** How a --hosts entry that is really the script (or past it) looks: a file, or a script's name. */
+const looksLikeScript = (arg: string): boolean => arg.includes('/') || /\.[cm]?[jt]s$/.test(arg) || isFile(arg)
+
+/**
+ * Rewrites the launcher's own options (those before the script; the rest is the script's) where
+ * commander would misread them:
+ * - `--hosts a b c script.ts`, as SCOOP users write it: commander's variadic option would swallow
+ *   the script. The list ends at the next option or at the script; each host becomes
+ *   `--hosts=NAME` (`--host` too: SCOOP accepts both).
+ * - `--dashboard script.ts`: commander's optional value would take the script for the port. A
+ *   bare `--dashboard` gets the default port.
+ */
+function normalizeLauncherArgs (program: Command, argv: string[]): string[] {
+  const out = argv.slice(0, 2)
+  let at = 2
+  for (; at < argv.length && argv[at].startsWith('-'); at++) {
+    const arg = argv[at]
+    if (arg === '--hosts' || arg === '--host') {
+      while (at + 1 < argv.length && !argv[at + 1].startsWith('-') && !looksLikeScript(argv[at + 1])) out.push(`--hosts=${argv[++at]}`)
+    } else if (arg.startsWith('--host=')) {
+      out.push(`--hosts=${arg.slice('--host='.length)}`)
+    } else if (arg === '--dashboard' && !/^\d+$/.test(argv[at + 1] ?? '')) {
+      out.push(`--dashboard=${DASHBOARD_PORT}`)
+    } else {
+      out.push(arg)
+      // An option that takes a value (`--log file`) is followed by its value, not by the script.
+      if (!arg.includes('=') && program.options.some(o => (o.long === arg || o.short === arg) && (o.required || o.optional))) {
+        if (at + 1 < argv.length) out.push(argv[++at])
+      }
+    }
+  }
+  return [...out, ...argv.slice(at)]
 }
 
 export async function main (argv = process.argv): Promise<void> {
@@ -232,7 +299,7 @@ export async function main (argv = process.argv): Promise<void> {
   if (argv[2] === 'status') { await status(argv); return }
   if (argv[2] === 'dashboard') { await dashboard(argv); return }
   const program = buildProgram()
-  program.parse(withDashboardPort(program, argv))
+  program.parse(normalizeLauncherArgs(program, argv))
   const [script, scriptArgs] = program.processedArgs as [string | undefined, string[]]
   const opts = program.opts<CliOptions>()
   const join = [...opts.join, ...joinFromEnv()]
@@ -252,6 +319,7 @@ export async function main (argv = process.argv): Promise<void> {
   const meshKey = (): Uint8Array | null => meshKeyOf(opts, fail)
 
   if (script === undefined) {
+    if (opts.hosts !== undefined || opts.hostfile !== undefined) fail('--hosts and --hostfile start the workers of one run: give the script to run (long-lived workers start on each host with --listen or --join)')
     if (join.length === 0 && opts.listen.length === 0 && opts.mdns !== true) fail('missing the script to run (or --listen/--join/--mdns to start long-lived workers)')
     const recycle = opts.maxTasksPerWorker !== undefined || opts.maxMemory !== undefined ? { maxTasks: opts.maxTasksPerWorker, maxMemoryMb: opts.maxMemory } : undefined
     await serveMesh({ workers: opts.workers ?? availableParallelism(), listen: opts.listen, join, mdns: opts.mdns === true, swarmKey: meshKey(), nice: opts.nice, recycle, log, verbose: opts.verbose >= 1 })
@@ -263,8 +331,20 @@ export async function main (argv = process.argv): Promise<void> {
   const realScript = realpathSync(scriptPath)
   const moduleUrl = pathToFileURL(realScript).href
   const onMesh = join.length > 0 || opts.mdns === true
-  const workers = opts.workers ?? (onMesh ? 1 : availableParallelism())
-  if (!opts.originTasks && workers < 2 && !onMesh) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
+  if (onMesh && (opts.hosts !== undefined || opts.hostfile !== undefined)) fail('--hosts and --hostfile start this run\'s workers over ssh, --join and --mdns run it on a live mesh: give one or the other')
+  // Hosts from --hosts, --hostfile or the batch allocation this runs in; none: this machine alone.
+  const cluster = onMesh ? undefined : clusterPlanOf(opts, fail)
+  const remoteSlots = cluster?.remote ?? []
+  const workers = cluster?.localWorkers ?? opts.workers ?? (onMesh ? 1 : availableParallelism())
+  if (cluster !== undefined) {
+    verbose(`scoop-node: hosts from ${cluster.plan.source}: ${cluster.plan.slots.map(s => `${s.host} (${s.workers})`).join(', ')}`)
+    if (!cluster.originIsWorker) verbose('scoop-node: this machine is not in the host list: the origin runs only the script\'s main part')
+  }
+  const originRunsTasks = opts.originTasks && (cluster?.originIsWorker ?? true)
+  if (!originRunsTasks && workers < 2 && !onMesh && remoteSlots.length === 0) fail('--no-origin-tasks needs -n 2 or more: someone has to run the tasks')
+  // Remote workers dial the origin and this machine's workers: on every interface, unless the
+  // hosts come in through ssh forwards (--tunnel), which end on loopback.
+  const listen = remoteSlots.length > 0 && opts.tunnel !== true ? ['/ip4/0.0.0.0/tcp/0'] : undefined
   if (opts.listen.length > 0) fail('--listen is for long-lived workers (no script); an origin dials out to its mesh')
   if (opts.maxTasksPerWorker !== undefined || opts.maxMemory !== undefined) fail('--max-tasks-per-worker and --max-memory recycle long-lived workers (no script)')
   // The script's thread cannot see that stderr is a terminal (its stderr is a pipe to this thread): tell it.
@@ -272,40 +352,94 @@ export async function main (argv = process.argv): Promise<void> {
   if (opts.progress === true && process.env[PROGRESS_ENV] === undefined) process.env[PROGRESS_ENV] = '1'
   const { port1, port2 } = new MessageChannel()
   const started = Date.now()
-  // The script starts at once, while libp2p loads here: its first tasks run on its own thread
-  // (see TaskClaims), and the mesh takes over the rest once it is up.
   let origin: Origin | undefined
-  const executor = startOriginExecutor({ port: port2, moduleUrl, argv: scriptArgs, runsOwnTasks: opts.originTasks })
-  let failed = false
-  executor.on('error', err => {
-    failed = true
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? String(err)) : String(err)}\n`)
-  })
-  executor.on('exit', code => {
-    verbose(`scoop-node: the script ended with exit code ${failed ? 1 : code} after ${Date.now() - started} ms; stopping the workers`)
+  let remote: RemoteHosts | undefined
+  const stopWorkers = (): void => {
     origin?.workers.killAll()
-    process.exit(failed && code === 0 ? 1 : code)
-  })
+    remote?.stop()
+  }
+  let failed = false
+  const startScript = (): void => {
+    const executor = startOriginExecutor({ port: port2, moduleUrl, argv: scriptArgs, runsOwnTasks: originRunsTasks })
+    executor.on('error', err => {
+      failed = true
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? String(err)) : String(err)}\n`)
+    })
+    executor.on('exit', code => {
+      verbose(`scoop-node: the script ended with exit code ${failed ? 1 : code} after ${Date.now() - started} ms; stopping the workers`)
+      stopWorkers()
+      process.exit(failed && code === 0 ? 1 : code)
+    })
+  }
+  // The script starts at once, while libp2p loads here: its first tasks run on its own thread
+  // (see TaskClaims), and the mesh takes over the rest once it is up. Under --require-all it
+  // starts only once every remote host is up.
+  const scriptWaitsForHosts = opts.requireAll === true && remoteSlots.length > 0
+  if (!scriptWaitsForHosts) startScript()
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      origin?.workers.killAll()
+      stopWorkers()
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
     })
   }
   const { startOrigin } = await import('./origin.js')
+  const localProcesses = Math.max(0, workers - 1)
   origin = await startOrigin({
-    workers: workers - 1,
+    workers: localProcesses,
     // Without --path every worker is on this host's disk: give it the very file the origin runs.
     script: opts.path !== undefined ? script : realScript,
     workDir: opts.path ?? process.cwd(),
     argv: scriptArgs,
     nice: opts.nice,
-    runsTasks: opts.originTasks,
+    runsTasks: originRunsTasks,
     join,
     mdns: opts.mdns,
     swarmKey: onMesh ? meshKey() : undefined,
-    log
+    log,
+    listen,
+    workerListen: listen
   }, port1).catch((err: Error) => fail(err.message))
+  verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${localProcesses} worker process(es) here (run ${origin.spec.id})`)
+  if (remoteSlots.length > 0) {
+    const { originAddressesForHosts, startRemoteHosts } = await import('./cluster.js')
+    const self = { multiaddrs: origin.host.mesh.multiaddrs, peerId: origin.host.self.id }
+    const tunnelPort = Number(/\/tcp\/(\d+)/.exec(self.multiaddrs[0] ?? '')?.[1])
+    const bootstrap = opts.tunnel === true ? [] : await originAddressesForHosts(self, opts.brokerHostname).catch((err: Error) => { stopWorkers(); return fail(err.message) })
+    const remoteEnv: Array<[string, string]> = [
+      ...(process.env.NODE_PATH !== undefined ? [['NODE_PATH', process.env.NODE_PATH] as [string, string]] : []),
+      // -vv and --debug reach the remote workers' logs and scoop.debug as they reach local ones.
+      ...(process.env.DEBUG !== undefined && (opts.verbose >= 2 || opts.debug === true) ? [['DEBUG', process.env.DEBUG] as [string, string]] : []),
+      ...(process.env.SCOOP_DEBUG !== undefined ? [['SCOOP_DEBUG', process.env.SCOOP_DEBUG] as [string, string]] : []),
+      ...opts.env
+    ]
+    const hosts = startRemoteHosts(remoteSlots, {
+      ssh: opts.sshExecutable,
+      node: opts.nodeExecutable,
+      agentEntry: REMOTE_AGENT_ENTRY,
+      workDir: origin.spec.workDir,
+      prolog: opts.prolog,
+      env: remoteEnv,
+      nice: opts.nice,
+      // Remote workers log to their stderr, which ssh brings here (a --log file is this machine's).
+      config: { ...origin.workerConfig, bootstrap, listen: ['/ip4/0.0.0.0/tcp/0'], log: { format: opts.logFormat } },
+      tunnel: opts.tunnel === true ? { port: tunnelPort, peerId: self.peerId } : undefined,
+      report,
+      relay: relayWriter(log),
+      verbose,
+      requireAll: opts.requireAll === true
+    }, originRunsTasks || workers > 1)
+    remote = hosts.remote
+    verbose(`scoop-node: starting ${remoteSlots.reduce((sum, s) => sum + s.workers, 0)} worker(s) on ${remoteSlots.length} remote host(s) over ssh${opts.tunnel === true ? ', tunnelled' : ''}`)
+    // Under --require-all the script starts only once every host is up; otherwise at once, and
+    // the remote workers join as they come.
+    const runCannotGoOn = (err: Error): never => {
+      report(`scoop-node: ${err.message}`)
+      stopWorkers()
+      process.exit(1)
+    }
+    if (opts.requireAll === true) await hosts.ready.catch(runCannotGoOn)
+    else hosts.ready.catch(runCannotGoOn)
+  }
   if (opts.dashboard !== undefined) {
     const port = opts.dashboard
     const { startDashboard } = await import('../dashboard/server.js')
@@ -314,5 +448,5 @@ export async function main (argv = process.argv): Promise<void> {
       served => { report(`scoop-node: dashboard on ${served.url}`) },
       (err: Error) => { report(`scoop-node: no dashboard: cannot serve on 127.0.0.1:${port} (${err.message}); give another port with --dashboard PORT`) })
   }
-  verbose(`scoop-node: origin ${origin.host.self.name} listening on ${origin.host.mesh.multiaddrs.join(', ')}; starting ${workers - 1} worker process(es) (run ${origin.spec.id})`)
+  if (scriptWaitsForHosts) startScript()
 }

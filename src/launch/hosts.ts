@@ -344,3 +344,76 @@ export function detectBatchScheduler (env: Env, readFile: ReadFile): { scheduler
   }
   return undefined
 }
+
+/** Where a run's host list came from: an option, or the batch allocation it runs in. */
+export type HostSource = '--hosts' | '--hostfile' | BatchScheduler
+
+/** A run's hosts with their worker counts, after `-n`. */
+export interface HostPlan {
+  source: HostSource
+  slots: WorkerSlot[]
+}
+
+export interface HostRequest {
+  hosts?: string[]
+  hostfile?: string
+  /** SCOOP's -n, the origin included. */
+  workers?: number
+  /** Workers for a host listed without a count: this machine's CPU count (clusters are mostly uniform). */
+  workersPerUnknownHost: number
+}
+
+/**
+ * The hosts a run starts workers on: `--hosts`, else `--hostfile`, else the allocation of the
+ * batch job this process runs in; `undefined` when none applies (a run on this machine alone).
+ */
+export function planHosts (request: HostRequest, env: Env, readFile: ReadFile): HostPlan | undefined {
+  if (request.hosts !== undefined && request.hostfile !== undefined) {
+    throw new InvalidArgumentError('--hosts and --hostfile both name the hosts: give one of them')
+  }
+  let source: HostSource
+  let slots: HostSlot[]
+  if (request.hosts !== undefined) {
+    source = '--hosts'
+    slots = parseHostsOption(request.hosts)
+  } else if (request.hostfile !== undefined) {
+    source = '--hostfile'
+    let text: string
+    try {
+      text = readFile(request.hostfile)
+    } catch (err) {
+      throw new InvalidArgumentError(`--hostfile ${request.hostfile}: cannot read the file: ${(err as Error).message}`, { cause: err })
+    }
+    slots = parseHostfile(text, request.hostfile)
+  } else {
+    const batch = detectBatchScheduler(env, readFile)
+    if (batch === undefined) return undefined
+    source = batch.scheduler
+    slots = batch.slots
+  }
+  if (slots.length === 0) throw new InvalidArgumentError(`${source}: no hosts are listed`)
+  const known = slots.map(({ host, workers }) => ({ host, workers: workers ?? request.workersPerUnknownHost }))
+  return { source, slots: distributeWorkers(known, request.workers) }
+}
+
+/** How this machine is named: its host names and the addresses of its interfaces. */
+export interface ThisMachine {
+  hostname: string
+  addresses: string[]
+}
+
+/**
+ * Whether `host` (as a host list writes it) is this machine: loopback names, its host name with
+ * or without the domain, or an address of one of its interfaces. No DNS: a lookup could stall
+ * the launcher on a machine with no resolver, and schedulers write the names `hostname` prints.
+ */
+export function isThisMachine (host: string, machine: ThisMachine): boolean {
+  // `user@host` asks for ssh as that user: started remotely even if it names this machine.
+  if (host.includes('@')) return false
+  const name = host.toLowerCase()
+  if (name === 'localhost' || name === '::1' || name.startsWith('127.')) return true
+  const own = machine.hostname.toLowerCase()
+  const shortName = (n: string): string => n.split('.')[0]
+  if (name === own || (!/^\d+(\.\d+){3}$/.test(name) && shortName(name) === shortName(own))) return true
+  return machine.addresses.some(a => a.toLowerCase() === name)
+}

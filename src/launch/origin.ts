@@ -10,7 +10,8 @@ import { PeerHost } from '../runtime/peer-host.js'
 import type { RunSpec } from '../core/wire.js'
 import type { RunSpace } from '../runtime/run-space.js'
 import { newSwarmKey } from '../mesh/node.js'
-import { LocalWorkers } from './local.js'
+import { LocalWorkers, type WorkerConfig } from './local.js'
+import { localAddress } from './addresses.js'
 import { messageWriter, type LogSettings } from './messages.js'
 import { ORIGIN_JOIN_WITHIN_MS } from '../defaults.js'
 
@@ -33,6 +34,10 @@ export interface OriginOptions {
   swarmKey?: Uint8Array | null
   /** Where launcher and worker messages go (text on stderr by default). */
   log?: LogSettings
+  /** Where the origin listens (loopback by default; every interface when remote hosts take part). */
+  listen?: string[]
+  /** Where its local worker processes listen (loopback by default). */
+  workerListen?: string[]
 }
 
 export interface Origin {
@@ -40,6 +45,8 @@ export interface Origin {
   workers: LocalWorkers
   spec: RunSpec
   run: RunSpace
+  /** What the run's local workers were started with: remote ones get the same, bootstrap aside. */
+  workerConfig: WorkerConfig
 }
 
 export async function startOrigin (options: OriginOptions, executorPort: MessagePort): Promise<Origin> {
@@ -49,6 +56,7 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
   const swarmKey = options.swarmKey === undefined ? newSwarmKey() : (options.swarmKey ?? undefined)
   const host = await PeerHost.start({
     workerName: `${hostname()}:${process.pid}`,
+    listen: options.listen,
     swarmKey,
     mdns: options.mdns,
     onWarning: message => { report(`scoop-node: ${message}`) },
@@ -71,6 +79,7 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
       report(`scoop-node: worker process ${pid} exited unexpectedly (${signal != null ? `signal ${signal}` : `exit code ${String(code)}`}); its tasks go back to their owners`)
     }
   })
-  workers.spawn(options.workers, { bootstrap: [host.mesh.multiaddrs[0]], run: spec, log: options.log, swarmKey: swarmKey != null ? new TextDecoder().decode(swarmKey) : undefined })
-  return { host, workers, spec, run }
+  const workerConfig: WorkerConfig = { bootstrap: [localAddress(host.mesh.multiaddrs)], run: spec, log: options.log, swarmKey: swarmKey != null ? new TextDecoder().decode(swarmKey) : undefined }
+  workers.spawn(options.workers, { ...workerConfig, listen: options.workerListen })
+  return { host, workers, spec, run, workerConfig }
 }

@@ -4,6 +4,7 @@
 // the mesh's address, and stops them all on SIGINT/SIGTERM.
 
 import { LocalWorkers, type WorkerConfig } from './local.js'
+import { localAddress } from './addresses.js'
 import { messageWriter, type LogSettings } from './messages.js'
 import { LEAVE_GRACE_MS, RECYCLE_EXIT_CODE, WORKER_RESTART_DELAY_MS, WORKER_RESTARTS_PER_MINUTE } from '../defaults.js'
 
@@ -34,8 +35,6 @@ const pinPorts = (listen: string[], bound: string[]): string[] => listen.map(add
 /** The same listen addresses with any port: for the workers besides the first. */
 const anyPort = (addr: string): string => addr.replace(/\/(tcp|udp)\/\d+/, '/$1/0')
 
-/** Of a peer's addresses, the one its neighbours on this host reach it by best: loopback. */
-const localAddress = (addrs: string[]): string => addrs.find(a => a.startsWith('/ip4/127.')) ?? addrs[0]
 
 export async function serveMesh (options: ServeOptions): Promise<void> {
   const report = messageWriter(options.log ?? { format: 'text' })

@@ -44,6 +44,9 @@ async function start (config: WorkerConfig): Promise<void> {
     mdns: config.mdns,
     identity,
     onWarning: say,
+    // A worker started for one run (by a launcher, here or over ssh) has nothing left to do
+    // once its origin is gone, even if its launcher's channel is still open.
+    onRunEnded: id => { if (config.run?.id === id) process.exit(0) },
     swarmKey: config.swarmKey != null ? new TextEncoder().encode(config.swarmKey) : undefined,
     startExecutor: (spec, info, failed) => startWorkerExecutor(spec, info, {
       failed,

@@ -37,6 +37,8 @@ export interface PeerHostInit {
   onWarning?: (message: string) => void
   /** A peer could not take part in a run started here (told only to the run's origin). */
   onRunRefused?: (spec: RunSpec, peerName: string, error: string) => void
+  /** A run ended here (its origin left): a worker started for that run alone then exits. */
+  onRunEnded?: (id: string) => void
 }
 
 interface Heartbeat { peer: PeerInfo, load: number, epoch: number, figures: PeerFigures }
@@ -188,6 +190,7 @@ export class PeerHost implements RunHost {
     run.close()
     // Keep the closed entry: late messages of the run must not revive it. Bounded by MAX_RUNS_PER_PEER.
     this.forgetClosedRuns()
+    this.init.onRunEnded?.(id)
   }
 
   private forgetClosedRuns (): void {

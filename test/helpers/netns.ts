@@ -66,6 +66,11 @@ function ip (...args: string[]): string {
   }
 }
 
+/** Pids of the processes running in a namespace. */
+function pidsIn (namespace: string): number[] {
+  return ip('netns', 'pids', namespace).split('\n').filter(Boolean).map(Number)
+}
+
 function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
@@ -145,8 +150,13 @@ export class NetnsLab {
 
   /** Runs `node ...args` inside a host's namespace (cwd: the package root); killed on cleanup. */
   spawnNode (host: NetnsHost, args: string[], env: Record<string, string> = {}): NetnsProcess {
-    // `ip netns exec` execs the command in place: the pid we get is node's own.
-    const child: ChildProcessByStdio<null, Readable, Readable> = spawn('ip', ['netns', 'exec', host.namespace, process.execPath, ...args], {
+    return this.spawn(host, process.execPath, args, env)
+  }
+
+  /** Runs a command inside a host's namespace (cwd: the package root); killed on cleanup. */
+  spawn (host: NetnsHost, command: string, args: string[], env: Record<string, string> = {}): NetnsProcess {
+    // `ip netns exec` execs the command in place: the pid we get is the command's own.
+    const child: ChildProcessByStdio<null, Readable, Readable> = spawn('ip', ['netns', 'exec', host.namespace, command, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...env }
@@ -213,13 +223,18 @@ export class NetnsLab {
     this.removeNamespaces()
   }
 
+  /** Pids of the processes running in a host's namespace. */
+  pids (host: NetnsHost): number[] {
+    return pidsIn(host.namespace)
+  }
+
   /** Deletes every namespace made, going on past failures, which it then reports together. */
   private removeNamespaces (): void {
     const failures: string[] = []
     for (const namespace of this.namespaces.splice(0).reverse()) {
       try {
         // Anything still running in a namespace we made was started there by this test.
-        for (const pid of ip('netns', 'pids', namespace).split('\n').filter(Boolean).map(Number)) {
+        for (const pid of pidsIn(namespace)) {
           try { process.kill(pid, 'SIGKILL') } catch {}
         }
         ip('netns', 'del', namespace)
@@ -231,19 +246,24 @@ export class NetnsLab {
   }
 }
 
+/** Skips the mocha suite this is called in, saying why, when `unavailable` gives a reason. */
+export function skipSuiteUnless (unavailable: () => string | undefined): void {
+  before(function () {
+    const reason = unavailable()
+    if (reason !== undefined) {
+      process.stdout.write(`      (skipped: ${reason})\n`)
+      this.skip()
+    }
+  })
+}
+
 /**
  * For a mocha suite whose tests each make a lab: skips the suite, saying why, where namespaces
  * cannot be made, and cleans up each test's lab after it, whatever happened. Returns the maker.
  */
 export function labPerTest (): (options: NetnsLabOptions) => NetnsLab {
   let lab: NetnsLab | undefined
-  before(function () {
-    const reason = netnsUnavailableReason()
-    if (reason !== undefined) {
-      process.stdout.write(`      (skipped: ${reason})\n`)
-      this.skip()
-    }
-  })
+  skipSuiteUnless(netnsUnavailableReason)
   afterEach(async () => {
     await lab?.cleanup()
     lab = undefined

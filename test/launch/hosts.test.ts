@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert'
 import {
   detectBatchScheduler, distributeWorkers, expandSlurmNodelist, MAX_EXPANDED_HOSTS, parseHostfile, parseHostsOption,
-  parseSlurmTasksPerNode, slotsFromLsf, slotsFromPbs, slotsFromSge, slotsFromSlurm, type ReadFile
+  parseSlurmTasksPerNode, slotsFromLsf, slotsFromPbs, slotsFromSge, slotsFromSlurm, type ReadFile,
+  planHosts, isThisMachine
 } from '../../src/launch/hosts.js'
+import { splitPlan } from '../../src/launch/cluster.js'
 
 /** A readFile over an in-memory table; an unknown path fails like fs does. */
 const files = (table: Record<string, string>): ReadFile => (path) => {
@@ -294,5 +296,39 @@ describe('launch/hosts', () => {
     it('throws on a malformed allocation instead of falling through to the next scheduler', () => {
       throwsInvalid(() => detectBatchScheduler({ ...all, SLURM_TASKS_PER_NODE: '3' }, readFile), 'SLURM_TASKS_PER_NODE')
     })
+  })
+})
+
+describe('launch/hosts: a run\'s plan', () => {
+  const machine = { hostname: 'nodeA.cluster.example', addresses: ['127.0.0.1', '10.1.2.3', 'fe80::1'] }
+
+  it('planHosts: --hosts, else --hostfile, else the batch allocation; -n after; unknown counts get the default', () => {
+    assert.deepEqual(planHosts({ hosts: ['a', 'a', 'b'], workersPerUnknownHost: 8 }, {}, noFiles), { source: '--hosts', slots: [{ host: 'a', workers: 2 }, { host: 'b', workers: 1 }] })
+    assert.deepEqual(planHosts({ hosts: ['a', 'a', 'b'], workers: 5, workersPerUnknownHost: 8 }, {}, noFiles)?.slots, [{ host: 'a', workers: 3 }, { host: 'b', workers: 2 }])
+    assert.deepEqual(planHosts({ hostfile: 'hf', workersPerUnknownHost: 4 }, {}, files({ hf: 'x 2\ny\n' })), { source: '--hostfile', slots: [{ host: 'x', workers: 2 }, { host: 'y', workers: 4 }] })
+    const slurm = { SLURM_JOB_NODELIST: 'n[1-2]', SLURM_TASKS_PER_NODE: '2(x2)' }
+    assert.deepEqual(planHosts({ workers: 3, workersPerUnknownHost: 1 }, slurm, noFiles), { source: 'slurm', slots: [{ host: 'n1', workers: 2 }, { host: 'n2', workers: 1 }] })
+    assert.deepEqual(planHosts({ hosts: ['z'], workersPerUnknownHost: 1 }, slurm, noFiles)?.source, '--hosts', 'options win over the allocation')
+    assert.equal(planHosts({ workers: 3, workersPerUnknownHost: 1 }, {}, noFiles), undefined)
+  })
+
+  it('planHosts names what is wrong', () => {
+    throwsInvalid(() => planHosts({ hosts: ['a'], hostfile: 'hf', workersPerUnknownHost: 1 }, {}, noFiles), '--hosts and --hostfile both')
+    throwsInvalid(() => planHosts({ hostfile: 'nope', workersPerUnknownHost: 1 }, {}, noFiles), '--hostfile nope: cannot read the file', 'ENOENT')
+    throwsInvalid(() => planHosts({ hostfile: 'hf', workersPerUnknownHost: 1 }, {}, files({ hf: '# nothing\n' })), '--hostfile: no hosts are listed')
+  })
+
+  it('isThisMachine: loopback, the host name with or without its domain, an interface address; never user@host', () => {
+    for (const host of ['localhost', '127.0.0.1', '127.0.1.1', '::1', 'nodeA', 'NODEA.cluster.example', 'nodeA.other', '10.1.2.3', 'fe80::1']) {
+      assert.ok(isThisMachine(host, machine), host)
+    }
+    for (const host of ['nodeB', 'nodeAB', '10.1.2.4', 'root@localhost', 'nodeA@x']) assert.ok(!isThisMachine(host, machine), host)
+  })
+
+  it('splitPlan: this machine\'s share (the origin among it) and the remote hosts in order', () => {
+    const plan = { source: '--hosts' as const, slots: [{ host: 'nodeA', workers: 2 }, { host: 'nodeB', workers: 3 }, { host: 'localhost', workers: 1 }, { host: 'nodeC', workers: 1 }] }
+    assert.deepEqual(splitPlan(plan, machine), { plan, localWorkers: 3, originIsWorker: true, remote: [{ host: 'nodeB', workers: 3 }, { host: 'nodeC', workers: 1 }] })
+    const away = { source: 'slurm' as const, slots: [{ host: 'nodeB', workers: 2 }] }
+    assert.deepEqual(splitPlan(away, machine), { plan: away, localWorkers: 0, originIsWorker: false, remote: away.slots })
   })
 })
