@@ -215,7 +215,7 @@ export class ExecutorRuntime {
       const task = this.nextOwnTask()
       if (task === undefined) break
       if (!this.submissions.has(task.seq) || !this.claims.take(task.seq)) continue
-      this.sendHeldResultsBefore(task.fn)
+      this.sendHeldBefore(task.fn)
       this.runTask(task)
       if (performance.now() >= until) break
     }
@@ -288,7 +288,7 @@ export class ExecutorRuntime {
             this.waitingForModule.push(msg)
             break
           }
-          this.sendHeldResultsBefore(msg.fn)
+          this.sendHeldBefore(msg.fn)
           this.runTask(msg)
           break
         case 'resolve': {
@@ -324,7 +324,7 @@ export class ExecutorRuntime {
     return this.heldInBatch === this.out.batchesSent ? this.heldResults : 0
   }
 
-  /** A result for another peer is posted: it goes out when this batch of tasks is done (see sendHeldResultsBefore). */
+  /** A result for another peer is posted: it goes out when this batch of tasks is done (see sendHeldBefore). */
   private holdResult (now: number): void {
     if (this.resultsHeld === 0) {
       this.heldResults = 0
@@ -335,16 +335,19 @@ export class ExecutorRuntime {
   }
 
   /**
-   * Results of other peers' tasks go out together once the batch of tasks that made them is done
-   * (BatchedPort sends them after the code that ran the batch returns), but before a task that
-   * may take a while: a task of a function not seen yet, or slower than EXECUTOR_RESULT_HOLD_MS,
-   * or when they have been held for EXECUTOR_RESULT_HOLD_MAX_MS already. (An own task's result
-   * settles its future here; the host only counts it, so it waits for the batch.)
+   * Messages wait to go together: other peers' results until the batch of tasks that made them
+   * is done (BatchedPort sends them when the code that ran the batch returns), offered tasks and
+   * own results a little longer (see Sending). Before a task that may take a while (of a function
+   * not seen yet, or slower than EXECUTOR_RESULT_HOLD_MS), they go at once: the results' owners
+   * would wait for that task, and the host could not give the offered tasks to thieves while it
+   * holds this thread (two 17-s tasks submitted together ran one after the other here). Results
+   * also go once held for EXECUTOR_RESULT_HOLD_MAX_MS.
    */
-  private sendHeldResultsBefore (fn: FunctionRef): void {
-    if (this.resultsHeld === 0) return
+  private sendHeldBefore (fn: FunctionRef): void {
+    if (this.out.held === 0) return
     const expected = this.runMs.get(fn)
-    if (expected === undefined || expected > EXECUTOR_RESULT_HOLD_MS || performance.now() - this.heldSince > EXECUTOR_RESULT_HOLD_MAX_MS) this.out.flush()
+    if (expected === undefined || expected > EXECUTOR_RESULT_HOLD_MS ||
+      (this.resultsHeld > 0 && performance.now() - this.heldSince > EXECUTOR_RESULT_HOLD_MAX_MS)) this.out.flush()
   }
 
   private onHostGone (): void {
@@ -459,7 +462,7 @@ export class ExecutorRuntime {
     const ranMs = yielded ? running.syncMs : ms
     this.runMs.set(task.fn, 0.5 * (this.runMs.get(task.fn) ?? ranMs) + 0.5 * ranMs)
     // Another peer's result goes when this batch of tasks is done; an own task's, whose future is
-    // settled here, a little later (see sendHeldResultsBefore, Sending).
+    // settled here, a little later (see sendHeldBefore, Sending).
     if (own) {
       if (yielded) this.ownSuspended--
       else this.claims.addRunning(-1)

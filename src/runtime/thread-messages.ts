@@ -93,6 +93,9 @@ export class BatchedPort<Out extends { k: string }> {
   /** Batches sent so far. */
   get batchesSent (): number { return this.sent }
 
+  /** Messages posted and not sent yet. */
+  get held (): number { return this.outbox.length }
+
   flush (): void {
     if (this.outbox.length === 0) return
     const { batch, transfer } = this.outbox.take()
