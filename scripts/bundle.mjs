@@ -6,7 +6,9 @@ await build({
   entryPoints: {
     cli: 'dist/src/launch/cli.js',
     'worker-process': 'dist/src/launch/worker-process.js',
-    'embedded-host-thread': 'dist/src/launch/embedded-host-thread.js'
+    'embedded-host-thread': 'dist/src/launch/embedded-host-thread.js',
+    'executor-thread': 'dist/src/runtime/executor-thread.js',
+    index: 'dist/src/index.js'
   },
   outdir: 'dist/bundle',
   bundle: true,
@@ -16,6 +18,8 @@ await build({
   target: 'node20',
   sourcemap: true,
   logLevel: 'warning',
+  // tsx finds its loader next to its own files: it must stay in node_modules.
+  external: ['tsx', 'tsx/*'],
   // Some dependencies are CommonJS and call require(): give the bundle one.
   banner: { js: "import { createRequire as __scoopCreateRequire } from 'node:module'; const require = __scoopCreateRequire(import.meta.url);" }
 })

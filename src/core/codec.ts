@@ -7,7 +7,11 @@
 // target (8 KiB or more, shared by the values encoded after each other, never overwritten):
 // what sends them to another thread copies them out (BatchPacker), a frame copies them in.
 
-import { Encoder } from 'cbor-x'
+// 'cbor-x/encode' is cbor-x itself without its native string extractor (cbor-extract): loading
+// that addon probes the platform (node-gyp-build's musl check writes a process report) and cost
+// ~15 ms in every thread that imports this, the script's thread's start included; frames of a
+// task mesh are small, where cbor-x's JavaScript decoder is as fast.
+import { Encoder } from 'cbor-x/encode'
 
 export const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, useTag259ForMaps: true, tagUint8Array: false, copyBuffers: true } as ConstructorParameters<typeof Encoder>[0])
 

@@ -22,6 +22,6 @@ const root = findPackageRoot()
 
 export const WORKER_PROCESS_ENTRY = join(root, 'dist/bundle/worker-process.js')
 export const EMBEDDED_HOST_THREAD_ENTRY = pathToFileURL(join(root, 'dist/bundle/embedded-host-thread.js'))
-export const EXECUTOR_THREAD_ENTRY = pathToFileURL(join(root, 'dist/src/runtime/executor-thread.js'))
+export const EXECUTOR_THREAD_ENTRY = pathToFileURL(join(root, 'dist/bundle/executor-thread.js'))
 /** Run by node on each remote host (see remote.ts): scoop-node is installed at the same path there. */
 export const REMOTE_AGENT_ENTRY = join(root, 'dist/src/launch/remote-agent.js')

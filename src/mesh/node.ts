@@ -148,6 +148,14 @@ class PeerLink {
   }
 }
 
+/**
+ * A turn of the event loop between the long synchronous steps of libp2p's start (tens of ms
+ * each, all on promises that are already settled): the launcher's main thread also carries the
+ * script thread's output and its exit, which waited for the whole start (50-100 ms added to a
+ * script that was over before the node was up).
+ */
+const nextTurnOfEventLoop = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+
 export class MeshNode {
   private readonly links = new Map<PeerId, PeerLink>()
   private readonly topics = new Set<string>()
@@ -182,6 +190,7 @@ export class MeshNode {
         ...(init.mdns === true ? { mdns: mdns({ serviceTag: MDNS_SERVICE_TAG, interval: init.mdnsIntervalMs }) } : {})
       }
     })
+    await nextTurnOfEventLoop()
     const node = new MeshNode(libp2p, events)
     await libp2p.handle(TASK_PROTOCOL, (stream: Stream, connection: Connection) => {
       node.attach(connection.remotePeer.toString(), stream)
@@ -203,6 +212,7 @@ export class MeshNode {
         node.onDiscovered(evt.detail)
       })
     }
+    await nextTurnOfEventLoop()
     await libp2p.start()
     if (init.mdns === true) node.watchMdnsSocket()
     return node
