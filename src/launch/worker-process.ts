@@ -13,6 +13,8 @@ import { startWorkerExecutor } from './executor-threads.js'
 import { messageWriter } from './messages.js'
 
 process.on('disconnect', () => { process.exit(0) })
+/** How long a worker whose start failed waits for news that its launcher is gone before it reports the failure. */
+const LAUNCHER_GONE_GRACE_MS = 200
 /** Set once the peer is up: SIGTERM then leaves the mesh without losing work. */
 let leaveMesh: (() => void) | undefined
 process.on('SIGTERM', () => {
@@ -26,8 +28,13 @@ process.on('SIGTERM', () => {
 process.once('message', (msg: { type: string, config: WorkerConfig }) => {
   if (msg?.type !== 'config') return
   start(msg.config).catch(err => {
-    messageWriter(msg.config.log ?? { format: 'text' })(`scoop-node worker ${hostname()}:${process.pid}: ${(err as Error).message}`)
-    process.exit(1)
+    // A launcher that ends while this worker still joins closes its listener first: the join
+    // fails here just before the channel's 'disconnect' (or SIGTERM) is seen. Give those a
+    // moment to end the process quietly; only a failure with the launcher still there is news.
+    setTimeout(() => {
+      messageWriter(msg.config.log ?? { format: 'text' })(`scoop-node worker ${hostname()}:${process.pid}: ${(err as Error).message}`)
+      process.exit(1)
+    }, LAUNCHER_GONE_GRACE_MS)
   })
 })
 
