@@ -31,9 +31,30 @@ const { values: opts } = parseArgs({
     /** Also write every run's raw figures to this file, as JSON. */
     json: { type: 'string' },
     /** Only the late-joiner measurement (it has no peer to compare with). */
-    'late-joiner': { type: 'boolean', default: false }
+    'late-joiner': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false }
   }
 })
+if (opts.help === true) {
+  console.log(`Usage: npm run bench -- [options]   (or: node dist/bench/run.js [options])
+
+Runs scoop-node, piscina, workerpool, Python's multiprocessing.Pool and ProcessPoolExecutor, and
+Dask distributed (when Debian's python3-distributed is installed) on the same workloads, and
+prints one markdown table: each cell the median of 5 runs (min-max), with scoop-node's ratio to
+each peer. Takes about 12 minutes on 2 idle cores. See bench/README.md.
+
+Options:
+  --quick           3 runs per cell instead of 5
+  --workers N       workers for every contender (default 2; scoop-node's -n counts the origin)
+  --only KEYS       workloads to run, comma-separated: one, map, flood, roundtrip, tree, pi,
+                    stream, late-joiner (default: all)
+  --skip NAMES      contenders to leave out, comma-separated: piscina, workerpool, mp.Pool,
+                    ProcessPoolExecutor, Dask
+  --json FILE       also write every run's raw figures to FILE
+  --late-joiner     only the late-joiner measurement (scoop-node alone)
+  -h, --help        this text`)
+  process.exit(0)
+}
 const workers = Number(opts.workers)
 const reps = opts.quick === true ? 3 : 5
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }

@@ -8,7 +8,7 @@
 // of medians (and the spread) on stdout, each run on stderr.
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -39,13 +39,14 @@ const TARGETS = {
 const only = opts.only?.split(',') ?? Object.keys(TARGETS)
 const median = xs => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
-/** This file's workloads, copied into another build's tree (kept up to date) so that they import that build. */
+/** The workloads and the task modules they import, copied into another build's tree (kept up to date) so that they import that build. */
 function workloadIn (root) {
   const path = join(root, 'bench', 'profile', 'workloads.mjs')
-  const own = join(HERE, 'workloads.mjs')
-  if (path !== own) {
-    mkdirSync(join(root, 'bench', 'profile'), { recursive: true })
-    copyFileSync(own, path)
+  if (path !== join(HERE, 'workloads.mjs')) {
+    for (const file of ['profile/workloads.mjs', 'scripts/tasks.mjs', 'scripts/mesh-tasks.mjs']) {
+      mkdirSync(dirname(join(root, 'bench', file)), { recursive: true })
+      copyFileSync(join(HERE, '..', file), join(root, 'bench', file))
+    }
   }
   return path
 }

@@ -7,14 +7,8 @@ import { futures, scoop } from 'scoop-node'
 export { identity, piHits } from '../scripts/tasks.mjs'
 import { identity, piHits } from '../scripts/tasks.mjs'
 
-/** A node of a binary tree of tasks: it waits for its two children (by map, as bench/run does). */
-export async function subtree (depth) {
-  if (depth === 0) return 1
-  const [a, b] = await futures.map(subtree, [depth - 1, depth - 1])
-  return 1 + a + b
-}
-
-export function whoAmI () { return scoop.workerName }
+export { subtree, whoAmI } from '../scripts/mesh-tasks.mjs'
+import { subtree, whoAmI } from '../scripts/mesh-tasks.mjs'
 
 /**
  * Waits until `want` peers take part. It sleeps between looks: a loop of tasks would take the

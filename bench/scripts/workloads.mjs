@@ -6,12 +6,9 @@ import { naturals, report, roundTripMedianUs, serialMs, timed, treeTasks } from 
 export { identity, piHits } from './tasks.mjs'
 import { identity, piHits } from './tasks.mjs'
 
-export async function subtree (depth) {
-  if (depth === 0) return 1
-  const [a, b] = await futures.map(subtree, [depth - 1, depth - 1])
-  return 1 + a + b
-}
-export function whoAmI () { return scoop.workerName }
+export { subtree, whoAmI } from './mesh-tasks.mjs'
+import { subtree, whoAmI } from './mesh-tasks.mjs'
+
 /** Busy for `ms`; says who ran it and when it started (wall clock: the peers share a machine). */
 export function stamp (ms) {
   const at = Date.now()
