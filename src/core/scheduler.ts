@@ -349,7 +349,7 @@ export class Scheduler {
     switch (msg.t) {
       case 'load': this.onLoad(from, msg.n); break
       case 'steal': this.onStealRequest(from, msg.wait === true, msg.ahead === true); break
-      case 'tasks': this.onStolenTasks(from, msg.tasks, msg.load); break
+      case 'tasks': if (msg.back === true) this.onTasksHandedBack(from, msg.tasks); else this.onStolenTasks(from, msg.tasks, msg.load); break
       case 'started': this.onStarted(from, msg.seqs); break
       case 'result': this.onResult(from, msg.seq, msg.ok, msg.data, msg.ms); break
       case 'cancel': this.onCancelRequest(from, msg.seq); break
@@ -433,6 +433,17 @@ export class Scheduler {
     const answersAhead = this.stealTarget === victim && this.stealingAhead
     if (this.stealTarget === victim) this.stealTarget = null
     if (this.parkedAt === victim && tasks.length > 0) this.parkedAt = null
+    // A task whose owner is not one of this peer's peers yet: this peer joined the run a moment
+    // ago, through another member, and has not linked to the owner. It could not tell the owner
+    // of its result, and the owner, told by the giver that the task is here, would wait for it
+    // for ever (a map stalled so). It goes back to the giver, who knows the owner.
+    const strangers = tasks.filter(t => t.owner !== this.self && !this.peerIds.has(t.owner))
+    if (strangers.length > 0) {
+      if (this.peerIds.has(victim)) this.send(victim, { t: 'tasks', tasks: strangers, load: this.load, back: true })
+      tasks = tasks.filter(t => t.owner === this.self || this.peerIds.has(t.owner))
+      // Stealing from it again would get the same tasks: ask it again on news.
+      if (tasks.length === 0) load = 0
+    }
     if (this.leaving) {
       // A waiting request answered after this peer decided to leave: straight back to the owners.
       const own = tasks.filter(t => t.owner === this.self)
@@ -476,12 +487,37 @@ export class Scheduler {
         const entry = this.owned.get(task.seq)
         if (entry == null) continue // cancelled meanwhile
         entry.location = null
-      } else if (!this.peerIds.has(task.owner)) {
-        continue // its owner is gone
       }
       this.stats.stolen++
       this.deque.push(task)
     }
+  }
+
+  /**
+   * Tasks this peer gave a thief that could not take them (see onStolenTasks): queued here again,
+   * and their owners, told they went to the thief, learn that they are here (should this peer be
+   * lost, they run them again). A task whose owner is not a peer here either is gone with it.
+   */
+  private onTasksHandedBack (thief: PeerId, tasks: Task[]): void {
+    if (!this.peerIds.has(thief)) return
+    const foreign: Task[] = []
+    for (let k = tasks.length - 1; k >= 0; k--) {
+      const task = tasks[k]
+      if (task.owner === this.self) {
+        const entry = this.owned.get(task.seq)
+        if (entry == null) continue // cancelled meanwhile
+        entry.location = null
+      } else if (this.peerIds.has(task.owner)) {
+        foreign.push(task)
+        if (this.leaving) continue
+      } else {
+        continue
+      }
+      this.deque.push(task)
+    }
+    for (const [owner, seqs] of seqsByOwner(foreign)) this.send(owner, { t: 'moved', seqs, to: this.self })
+    // A peer on its way out keeps nothing new: back to their owners, who now know it held them.
+    if (this.leaving) this.handBack(foreign)
   }
 
   private onStarted (from: PeerId, seqs: number[]): void {

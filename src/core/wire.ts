@@ -151,7 +151,11 @@ export type WireMessage =
    * given half of two or more queued tasks, never a peer's last one (an idle thief needs that more).
    */
   | { t: 'steal', wait?: boolean, ahead?: boolean }
-  | { t: 'tasks', tasks: Task[], load: number }
+  /**
+   * Work for a thief (the answer to `steal`, possibly empty). With `back`, tasks a thief hands
+   * back to the peer that gave them: their owner is not one of the thief's peers yet.
+   */
+  | { t: 'tasks', tasks: Task[], load: number, back?: boolean }
   | { t: 'started', owner: PeerId, seqs: number[] }
   | { t: 'result', seq: number, ok: boolean, data: Uint8Array, ms: number }
   | { t: 'cancel', seq: number }
@@ -215,7 +219,7 @@ const validators: Record<WireKind, (m: any) => boolean> = {
     Array.isArray(m.tasks.events) && m.tasks.events.length <= 10_000 && m.tasks.events.every(isTaskEvent))),
   load: m => isInt(m.n),
   steal: m => (m.wait === undefined || typeof m.wait === 'boolean') && (m.ahead === undefined || typeof m.ahead === 'boolean'),
-  tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load),
+  tasks: m => Array.isArray(m.tasks) && m.tasks.every(isTask) && isInt(m.load) && (m.back === undefined || m.back === true),
   started: m => isStr(m.owner, 256) && isIntList(m.seqs),
   result: m => isInt(m.seq) && typeof m.ok === 'boolean' && isBytes(m.data) && typeof m.ms === 'number',
   cancel: m => isInt(m.seq),

@@ -42,6 +42,51 @@ describe('core/Scheduler', () => {
     assert.equal(s.stats.requeued, 2)
   })
 
+  it('a thief that does not know a task\'s owner yet hands it back to the giver, who queues it again and tells the owner', () => {
+    // O owns tasks 1-4 and gives half to W1. W2 has just joined the run through W1 and has no
+    // link to O yet: what it steals from W1 must not vanish (O would wait for it for ever).
+    const o = new Scheduler({ self: 'O', executorSlots: 0 })
+    const w1 = new Scheduler({ self: 'W1', executorSlots: 1 })
+    const w2 = new Scheduler({ self: 'W2', executorSlots: 1 })
+    o.onPeerJoined('W1', 0, 0)
+    w1.onPeerJoined('O', 0, 0)
+    for (let i = 1; i <= 4; i++) o.submit(task('O', i), 0)
+    o.takeActions()
+    o.onMessage('W1', { t: 'steal' }, 1)
+    const toW1 = sends(o.takeActions(), 'tasks')[0].msg as Extract<WireMessage, { t: 'tasks' }>
+    w1.onMessage('O', toW1, 1)
+    w1.takeActions()
+    w1.onPeerJoined('W2', 0, 2)
+    w2.onPeerJoined('W1', 1, 2)
+    assert.deepEqual(sends(w2.takeActions(), 'steal').map(x => x.to), ['W1'], 'W2 steals from W1, the member it knows')
+    w1.onMessage('W2', { t: 'steal' }, 2)
+    const w1Sent = w1.takeActions()
+    const toW2 = sends(w1Sent, 'tasks').find(x => x.to === 'W2')?.msg as Extract<WireMessage, { t: 'tasks' }>
+    assert.ok(toW2.tasks.length > 0, 'W1 gives W2 some of O\'s tasks')
+    const movedToW2 = sends(w1Sent, 'moved').map(x => x.msg as Extract<WireMessage, { t: 'moved' }>)
+    assert.deepEqual(movedToW2.map(m => m.to), ['W2'], 'and tells O they went to W2')
+    o.onMessage('W1', movedToW2[0], 2)
+
+    w2.onMessage('W1', toW2, 3)
+    const w2Sent = w2.takeActions()
+    assert.deepEqual(executed(w2Sent), [], 'W2 cannot run a task whose owner it cannot answer')
+    const back = sends(w2Sent, 'tasks').find(x => x.to === 'W1')?.msg as Extract<WireMessage, { t: 'tasks' }>
+    assert.equal(back?.back, true)
+    assert.deepEqual(back.tasks.map(t => t.seq).sort(), toW2.tasks.map(t => t.seq).sort(), 'every one goes back to W1')
+
+    const loadBefore = w1.load
+    w1.onMessage('W2', back, 3)
+    const w1Again = w1.takeActions()
+    assert.equal(w1.load + executed(w1Again).length, loadBefore + back.tasks.length, 'W1 holds them again')
+    const movedBack = sends(w1Again, 'moved')
+    assert.deepEqual(movedBack.map(x => [x.to, (x.msg as Extract<WireMessage, { t: 'moved' }>).to]), [['O', 'W1']], 'and O learns they are at W1')
+    // Should W1 now be lost, O runs them again: none is left waiting on W2.
+    o.onMessage('W1', movedBack[0].msg, 4)
+    o.onPeerJoined('W2', 0, 4)
+    o.onPeerLeft('W1', 5)
+    assert.equal(o.stats.requeued, toW1.tasks.length, 'every task W1 took from O, the one handed back included, comes back to O')
+  })
+
   it('a task with retries runs again that many times after losing its worker, then is reported lost', () => {
     const s = new Scheduler({ self: 'O', executorSlots: 0 })
     s.submit(task('O', 1), 0, 1)
