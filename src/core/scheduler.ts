@@ -446,14 +446,8 @@ export class Scheduler {
     }
     if (this.leaving) {
       // A waiting request answered after this peer decided to leave: straight back to the owners.
-      const own = tasks.filter(t => t.owner === this.self)
       this.handBack(tasks.filter(t => t.owner !== this.self))
-      for (const task of own) {
-        const entry = this.owned.get(task.seq)
-        if (entry == null) continue
-        entry.location = null
-        this.deque.push(task)
-      }
+      for (const task of tasks) if (task.owner === this.self && this.ownTaskBack(task)) this.deque.push(task)
       return
     }
     if (tasks.length === 0 && answersAhead) {
@@ -483,11 +477,7 @@ export class Scheduler {
     // chunks then finish in input order and its results flow to the consumer early.
     for (let k = tasks.length - 1; k >= 0; k--) {
       const task = tasks[k]
-      if (task.owner === this.self) {
-        const entry = this.owned.get(task.seq)
-        if (entry == null) continue // cancelled meanwhile
-        entry.location = null
-      }
+      if (task.owner === this.self && !this.ownTaskBack(task)) continue
       this.stats.stolen++
       this.deque.push(task)
     }
@@ -504,9 +494,7 @@ export class Scheduler {
     for (let k = tasks.length - 1; k >= 0; k--) {
       const task = tasks[k]
       if (task.owner === this.self) {
-        const entry = this.owned.get(task.seq)
-        if (entry == null) continue // cancelled meanwhile
-        entry.location = null
+        if (!this.ownTaskBack(task)) continue
       } else if (this.peerIds.has(task.owner)) {
         foreign.push(task)
         if (this.leaving) continue
@@ -518,6 +506,14 @@ export class Scheduler {
     for (const [owner, seqs] of seqsByOwner(foreign)) this.send(owner, { t: 'moved', seqs, to: this.self })
     // A peer on its way out keeps nothing new: back to their owners, who now know it held them.
     if (this.leaving) this.handBack(foreign)
+  }
+
+  /** One of this peer's own tasks is back in its hands: false if it was cancelled meanwhile (then dropped). */
+  private ownTaskBack (task: Task): boolean {
+    const entry = this.owned.get(task.seq)
+    if (entry == null) return false
+    entry.location = null
+    return true
   }
 
   private onStarted (from: PeerId, seqs: number[]): void {
