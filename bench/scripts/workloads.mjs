@@ -77,7 +77,10 @@ if (scoop.isOrigin) {
     const first = {}
     let i = 0
     for await (const [who, at] of futures.map(stamp, Array(Number(a)).fill(Number(b)))) {
-      if (!(who in first)) first[who] = at
+      // The earliest start of each worker, not the first result from it in input order: a
+      // joiner takes tasks from the middle of the map, and a lower item it ran later (or another
+      // worker's) comes first.
+      if (!(who in first) || at < first[who]) first[who] = at
       if (++i === 10) console.log('MAPPING')
     }
     console.log(JSON.stringify({ first }))

@@ -107,8 +107,12 @@ export class RunSpace {
   }
 
   /** Connects the run's executor thread; it joins the run when it reports its module loaded. */
+  /** When the executor thread was started (Date.now()), for the debug log. */
+  private executorStartedAt = 0
+
   attachExecutor (executor: RunExecutor): void {
     this.executorHandle = executor
+    this.executorStartedAt = Date.now()
     this.executor = new BatchedPort(executor.port)
     onBatches<ExecutorToHost>(executor.port, batch => { this.onExecutorBatch(batch) })
     if (this.state === 'passive') this.state = 'loading'
@@ -120,6 +124,7 @@ export class RunSpace {
   join (): void {
     if (this.state !== 'loading' || this.spec == null) return
     this.state = 'joined'
+    log('run %s: module loaded in %d ms; joining %d member(s)', this.id, Date.now() - this.executorStartedAt, this.members.size)
     for (const peer of this.host.linkedPeers()) this.sendJoin(peer)
     const now = Date.now()
     for (const [peer, load] of this.members) this.scheduler.onPeerJoined(peer, load, now)
