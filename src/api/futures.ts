@@ -198,8 +198,11 @@ function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], 
   type R = Awaited<ReturnType<F>>
   FunctionRegistry.precheck(fn, call)
   const label = `${fn.name}()`
+  let plain = true
   for (let k = 0; k < args.length; k++) {
-    if (!isImmutable(args[k])) assertEncodable(args[k], () => `argument ${k + 1} of ${call}(${fn.name})`)
+    if (isImmutable(args[k])) continue
+    plain = false
+    assertEncodable(args[k], () => `argument ${k + 1} of ${call}(${fn.name})`)
   }
   const payload = encodeChecked(args, () => `the arguments of ${call}(${fn.name})`)
   let seq: number | undefined
@@ -219,7 +222,7 @@ function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], 
       },
       onStarted: () => { future.markRunning() },
       // (A rest parameter's array: nobody else holds it.)
-      plainArgs: args.every(isImmutable) ? args : undefined
+      plainArgs: plain ? args : undefined
     }, options.retries)
   }
   if (rt != null) {

@@ -13,7 +13,7 @@
 // task mesh are small, where cbor-x's JavaScript decoder is as fast.
 import { Encoder } from 'cbor-x/encode'
 
-export const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, useTag259ForMaps: true, tagUint8Array: false, copyBuffers: true } as ConstructorParameters<typeof Encoder>[0])
+const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, useTag259ForMaps: true, tagUint8Array: false, copyBuffers: true } as ConstructorParameters<typeof Encoder>[0])
 
 export const encode = (value: unknown): Uint8Array => cbor.encode(value)
 export const decode = (bytes: Uint8Array): unknown => cbor.decode(bytes)

@@ -437,10 +437,12 @@ export class Scheduler {
     // ago, through another member, and has not linked to the owner. It could not tell the owner
     // of its result, and the owner, told by the giver that the task is here, would wait for it
     // for ever (a map stalled so). It goes back to the giver, who knows the owner.
-    const strangers = tasks.filter(t => t.owner !== this.self && !this.peerIds.has(t.owner))
+    const kept: Task[] = []
+    const strangers: Task[] = []
+    for (const t of tasks) (t.owner === this.self || this.peerIds.has(t.owner) ? kept : strangers).push(t)
     if (strangers.length > 0) {
       if (this.peerIds.has(victim)) this.send(victim, { t: 'tasks', tasks: strangers, load: this.load, back: true })
-      tasks = tasks.filter(t => t.owner === this.self || this.peerIds.has(t.owner))
+      tasks = kept
       // Stealing from it again would get the same tasks: ask it again on news.
       if (tasks.length === 0) load = 0
     }

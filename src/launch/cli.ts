@@ -383,8 +383,6 @@ export async function main (argv = process.argv): Promise<void> {
     })
   }
   const { startOrigin } = await import('./origin.js')
-  // Loading libp2p held this thread for a while: let a script that has ended meanwhile end the run.
-  await new Promise(resolve => setImmediate(resolve))
   const localProcesses = Math.max(0, workers - 1)
   origin = await startOrigin({
     workers: localProcesses,

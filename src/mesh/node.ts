@@ -16,6 +16,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Connection, PeerDiscovery, PeerInfo as DiscoveredPeer, Stream } from '@libp2p/interface'
 import { BlockList } from 'node:net'
 import { networkInterfaces } from 'node:os'
+import { setImmediate } from 'node:timers/promises'
 import { FrameEncoder, FrameDecoder } from './framing.js'
 import { sendWindowUpdatesAtHalf } from './libp2p-tuning.js'
 import type { PeerId, WireMessage } from '../core/wire.js'
@@ -149,12 +150,12 @@ class PeerLink {
 }
 
 /**
- * A turn of the event loop between the long synchronous steps of libp2p's start (tens of ms
- * each, all on promises that are already settled): the launcher's main thread also carries the
+ * A turn of the event loop before and between the long synchronous steps of libp2p's load and
+ * start (tens of ms each, all on promises that are already settled): the launcher's main thread also carries the
  * script thread's output and its exit, which waited for the whole start (50-100 ms added to a
  * script that was over before the node was up).
  */
-const nextTurnOfEventLoop = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+const nextTurnOfEventLoop = setImmediate
 
 export class MeshNode {
   private readonly links = new Map<PeerId, PeerLink>()
@@ -168,6 +169,8 @@ export class MeshNode {
 
   static async create (init: MeshNodeInit, events: MeshEvents): Promise<MeshNode> {
     const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0']
+    // Loading libp2p's modules held the thread too (the first await here comes after it).
+    await nextTurnOfEventLoop()
     const libp2p = await createLibp2p({
       // Started below, once the task protocol is handled: a peer that discovers us at once must
       // not find a node that refuses its task stream.

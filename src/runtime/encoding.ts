@@ -27,7 +27,7 @@ function describePath (where: string | (() => string), path: PathStep[]): string
  * names the value ("argument 1 of futures.submit(f)"); pass a function to build it only on error.
  */
 export function assertEncodable (value: unknown, where: string | (() => string)): void {
-  if (typeof value === 'object' ? value === null : typeof value !== 'function' && typeof value !== 'symbol') return
+  if (isImmutable(value)) return
   checkEncodable(value, where, [], new Set())
 }
 

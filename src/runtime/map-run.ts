@@ -141,12 +141,15 @@ export class MapRun<R> implements AsyncIterator<R> {
       if (room < wanted && this.inFlight.size > 0) break
       const size = Math.min(wanted, room)
       const items: unknown[][] = []
+      // Every argument immutable: the chunk's items can run here without a copy (plainArgs).
+      let plain = true
       try {
         while (items.length < size) {
           const next = this.inputs.next()
           if (next.done === true) { this.inputDone = true; break }
           for (let a = 0; a < next.value.length; a++) {
             if (isImmutable(next.value[a])) continue
+            plain = false
             const item = this.pulled + items.length
             assertEncodable(next.value[a], () => `argument ${a + 1} of ${this.label} (input item ${item})`)
           }
@@ -157,7 +160,7 @@ export class MapRun<R> implements AsyncIterator<R> {
         return
       }
       if (items.length === 0) break
-      this.submitChunk(items)
+      this.submitChunk(items, plain)
     }
     if (this.inputDone && this.inFlight.size === 0) this.notify()
   }
@@ -166,7 +169,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     return this.sizer.next(this.total === undefined ? undefined : this.total - this.pulled, this.rt.info.size, this.bytesPerItem)
   }
 
-  private submitChunk (items: unknown[][]): void {
+  private submitChunk (items: unknown[][], plain: boolean): void {
     const start = this.pulled
     this.pulled += items.length
     let payload: Uint8Array
@@ -187,7 +190,7 @@ export class MapRun<R> implements AsyncIterator<R> {
       onResult: (ok, data, peer, ms, plain) => { this.onChunkResult(start, count, ok, data, ms, peer, plain?.value as ChunkResult | undefined) },
       inOrderWith: this,
       // (The item lists come fresh from the zipped inputs: nobody else holds them.)
-      plainArgs: items.every(args => args.every(isImmutable)) ? items : undefined
+      plainArgs: plain ? items : undefined
     }, this.options.retries)
     this.inFlight.set(start, { start, count, seq })
   }

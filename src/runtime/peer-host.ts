@@ -11,6 +11,7 @@ import { isPeerFigures, type MeshStatus, type PeerFigures, type PeerId, type Pee
 import type { RuntimeInfo } from './thread-messages.js'
 import { RunSpace, type RunExecutor, type RunHost } from './run-space.js'
 import { TaskLog } from './task-log.js'
+import { waitFor } from './waiting.js'
 import { BOOTSTRAP_RETRY_MS, DIAL_TIMEOUT_MS, JOIN_RETRY_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_LEASE, MAX_RUNS_PER_PEER, REJOIN_DELAY_MS } from '../defaults.js'
 
 const log = logger('scoop:host')
@@ -220,16 +221,10 @@ export class PeerHost implements RunHost {
   /** Resolves once `peer` has introduced itself (at once if it has). */
   private async introduced (peer: PeerId, signal: AbortSignal): Promise<void> {
     if (this.peerInfo.has(peer)) return
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { reject(signal.reason) }
-      const waiters = this.introductionWaiters.get(peer) ?? []
-      waiters.push(() => {
-        signal.removeEventListener('abort', onAbort)
-        resolve()
-      })
-      this.introductionWaiters.set(peer, waiters)
-      signal.addEventListener('abort', onAbort, { once: true })
+    const hello = new Promise<void>(resolve => {
+      this.introductionWaiters.set(peer, [...(this.introductionWaiters.get(peer) ?? []), resolve])
     })
+    await waitFor(hello, { signal }, () => new Error(`no hello from ${peer}`))
   }
 
   /**

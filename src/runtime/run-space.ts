@@ -75,6 +75,8 @@ export class RunSpace {
   private state: RunState = 'passive'
   private executor: BatchedPort<HostToExecutor> | undefined
   private executorHandle: RunExecutor | undefined
+  /** When the executor thread was started (Date.now()), for the debug log. */
+  private executorStartedAt = 0
   /** This peer's setConst requests with the broker, by request id (the executor's), and whom they were sent to. */
   private readonly pendingSetConst = new Map<number, { entries: ConstDefinition[], sentTo: PeerId | undefined, reply: (error: string) => void }>()
   /** setConst requests waiting for this peer to act as broker (see requestDefine). */
@@ -107,9 +109,6 @@ export class RunSpace {
   }
 
   /** Connects the run's executor thread; it joins the run when it reports its module loaded. */
-  /** When the executor thread was started (Date.now()), for the debug log. */
-  private executorStartedAt = 0
-
   attachExecutor (executor: RunExecutor): void {
     this.executorHandle = executor
     this.executorStartedAt = Date.now()
