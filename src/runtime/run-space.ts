@@ -77,7 +77,7 @@ export class RunSpace {
   private executorHandle: RunExecutor | undefined
   /** When the executor thread was started (Date.now()), for the debug log. */
   private executorStartedAt = 0
-  /** This peer's setConst requests with the broker, by request id (the executor's), and whom they were sent to. */
+  /** This peer's setConst requests with the broker (this peer too), by request id (the executor's), and whom they were sent to. */
   private readonly pendingSetConst = new Map<number, { entries: ConstDefinition[], sentTo: PeerId | undefined, reply: (error: string) => void }>()
   /** setConst requests waiting for this peer to act as broker (see requestDefine). */
   private readonly deferredDefines: DefineRequest[] = []
@@ -232,12 +232,7 @@ export class RunSpace {
 
   /** A setConst from this peer's executor: defined here if this peer is the broker, else sent to it. */
   private setConst (req: number, entries: ConstDefinition[]): void {
-    const reply = (error: string): void => { this.executor?.post({ k: 'setConstReply', req, error }) }
-    if (this.host.brokerId() === this.host.selfId) {
-      this.requestDefine({ by: `${this.host.selfId}#${req}`, entries, answer: outcome => { reply(outcomeError(outcome)) } })
-      return
-    }
-    this.pendingSetConst.set(req, { entries, sentTo: undefined, reply })
+    this.pendingSetConst.set(req, { entries, sentTo: undefined, reply: error => { this.executor?.post({ k: 'setConstReply', req, error }) } })
     this.sendPendingSetConsts()
   }
 
@@ -246,14 +241,24 @@ export class RunSpace {
     const broker = this.host.brokerId()
     for (const [req, pending] of this.pendingSetConst) {
       if (pending.sentTo === broker) continue
-      if (broker === this.host.selfId) {
-        // The role came to this peer: define here, under the same request id.
-        this.pendingSetConst.delete(req)
-        this.requestDefine({ by: `${this.host.selfId}#${req}`, entries: pending.entries, answer: outcome => { pending.reply(outcomeError(outcome)) } })
+      pending.sentTo = broker
+      if (broker !== this.host.selfId) {
+        this.host.send(broker, { t: 'setConst', req, entries: pending.entries }, this.id)
         continue
       }
-      pending.sentTo = broker
-      this.host.send(broker, { t: 'setConst', req, entries: pending.entries }, this.id)
+      // This peer is named broker: define here, under the same request id, as a remote one would.
+      this.requestDefine({
+        by: `${this.host.selfId}#${req}`,
+        entries: pending.entries,
+        answer: outcome => {
+          if ('error' in outcome && outcome.error === 'not-broker') {
+            pending.sentTo = undefined // the role went elsewhere before this peer acted: ask the new broker
+            return
+          }
+          this.pendingSetConst.delete(req)
+          pending.reply(outcomeError(outcome))
+        }
+      })
     }
   }
 
@@ -284,6 +289,16 @@ export class RunSpace {
     if (this.deferredDefines.length === 0 || !this.canDefine) return
     const waiting = this.deferredDefines.splice(0)
     for (const request of waiting) this.requestDefine(request)
+  }
+
+  /**
+   * The role went to another peer before this one acted as broker: the requests deferred here
+   * are answered 'not-broker', and their peers (this one included) ask the new broker. Kept,
+   * they would wait for ever (a newcomer briefly names itself broker until it hears of older peers).
+   */
+  private refuseDeferredDefines (): void {
+    if (this.deferredDefines.length === 0 || this.host.brokerId() === this.host.selfId) return
+    for (const request of this.deferredDefines.splice(0)) request.answer({ error: 'not-broker' })
   }
 
   /**
@@ -388,6 +403,7 @@ export class RunSpace {
    */
   onBrokerSeen (broker: PeerId): void {
     this.fetchConsts(broker)
+    this.refuseDeferredDefines()
     this.sendPendingSetConsts()
     this.publishInfo()
   }

@@ -10,8 +10,10 @@ import { LongLivedMesh } from '../helpers/mesh.js'
 
 interface MeshRunReport { ok: boolean, tagsOk: boolean, laterOk: boolean, error: string, size: number, workers: string[], brokerBefore: string, brokerAfter: string }
 
-const report = (r: RunResult): MeshRunReport => {
-  assert.equal(r.code, 0, `the run failed:\n${r.stdout}\n${r.stderr}`)
+/** The run's report; a failed run fails the test with its output and, given one, the mesh's log. */
+const report = (r: RunResult, mesh?: LongLivedMesh): MeshRunReport => {
+  assert.equal(r.code, 0, `the run failed (${r.signal ?? `exit code ${String(r.code)}`}):\n${r.stdout}\n${r.stderr}` +
+    (mesh === undefined ? '' : `\nthe mesh's log:\n${mesh.stderr}`))
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
 }
 
@@ -49,7 +51,7 @@ describe('long-lived mesh (--listen / --join)', function () {
       origin(first.address!, [fixture('meshRun.ts'), 'beta', '4', '60', '20'])
     ])
     for (const [r, tag] of [[alpha, 'alpha'], [beta, 'beta']] as const) {
-      const out = report(r)
+      const out = report(r, first)
       assert.ok(out.ok, `${tag}: every value right and in order`)
       assert.ok(out.tagsOk && out.laterOk, `${tag}: every task saw its own run's constants`)
       assert.equal(out.size, 4, `${tag}: three long-lived workers and the origin`)
@@ -57,7 +59,7 @@ describe('long-lived mesh (--listen / --join)', function () {
     }
     assert.equal(report(alpha).error, 'RangeError: failed in run alpha', 'an error reaches its own run')
     assert.equal(report(beta).error, '', 'and no other')
-    const later = report(await origin(first.address!, [fixture('meshRun.ts'), 'gamma', '4', '30', '10']))
+    const later = report(await origin(first.address!, [fixture('meshRun.ts'), 'gamma', '4', '30', '10']), first)
     assert.ok(later.ok && later.tagsOk, 'a later run on the same workers')
     const ours = [...first.workerPids, ...second.workerPids].map(pid => `${hostname()}:${pid}`)
     assert.ok(later.workers.some(w => ours.includes(w)), `the long-lived workers ran tasks: ${later.workers.join(' ')}`)
@@ -91,7 +93,7 @@ describe('long-lived mesh (--listen / --join)', function () {
       }
     })
     assert.ok(killed, 'the broker was killed mid-map')
-    const out = report(r)
+    const out = report(r, mesh)
     assert.ok(out.ok && out.tagsOk, 'every value right, every task saw the constant')
     assert.ok(out.laterOk, 'a constant defined after the broker died is numbered by the new one and seen with the first')
     assert.equal(out.brokerBefore, `${hostname()}:${broker}`)
@@ -110,7 +112,7 @@ describe('long-lived mesh (--listen / --join)', function () {
       }
     })
     assert.ok(stopped)
-    const out = report(r)
+    const out = report(r, mesh)
     assert.ok(out.ok && out.tagsOk, 'every value right')
     await mesh.waitFor(() => new RegExp(`worker ${leaver} exited \\(exit code 0\\), having left the mesh`).test(mesh.stderr), 'the leaver\'s exit')
     assert.match(mesh.stderr, new RegExp(`worker ${hostname()}:${leaver}: left the mesh; \\d+ queued task\\(s\\) handed back to their owners, every running task finished`))
@@ -119,14 +121,14 @@ describe('long-lived mesh (--listen / --join)', function () {
   it('recycles a worker after --max-tasks-per-worker items: it leaves without losing work and a fresh one takes over', async () => {
     const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '2', '--max-tasks-per-worker', '60'])
     await mesh.waitFor(() => mesh.workerPids.length === 2, 'two workers')
-    const out = report(await origin(mesh.address!, ['--no-origin-tasks', fixture('meshRun.ts'), 'recycle', '3', '400', '5']))
+    const out = report(await origin(mesh.address!, ['--no-origin-tasks', fixture('meshRun.ts'), 'recycle', '3', '400', '5']), mesh)
     assert.ok(out.ok && out.tagsOk && out.laterOk, 'every value right')
     // Limits are checked twice a second: the recycling may come as the run ends.
     await mesh.waitFor(() => /worker \d+ recycled; starting a fresh one/.test(mesh.stderr), 'a recycled worker')
     assert.match(mesh.stderr, /recycled after \d+ task item\(s\) \(--max-tasks-per-worker 60\): leaving for a fresh worker/)
     await mesh.waitFor(() => mesh.workerPids.length >= 3, 'a fresh worker')
     // The mesh, its address included (the first worker keeps it across restarts), serves the next run.
-    const next = report(await origin(mesh.address!, ['--no-origin-tasks', fixture('meshRun.ts'), 'next', '2', '20', '1']))
+    const next = report(await origin(mesh.address!, ['--no-origin-tasks', fixture('meshRun.ts'), 'next', '2', '20', '1']), mesh)
     assert.ok(next.ok && next.tagsOk)
   })
 
@@ -185,7 +187,7 @@ describe('long-lived mesh (--listen / --join)', function () {
   it('runs on without a worker that cannot find the script, and says why', async () => {
     const mesh = await startMesh(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
     const r = await origin(mesh.address!, ['--path', join(dir, 'nowhere'), 'test/fixtures/meshRun.ts', 'path', '1', '5', '1'])
-    const out = report(r)
+    const out = report(r, mesh)
     assert.ok(out.ok)
     assert.match(r.stderr, new RegExp(`worker ${hostname()}:${mesh.workerPids[0]} does not take part in this run: cannot find the script ${join(dir, 'nowhere', 'test/fixtures/meshRun.ts')}`))
   })
