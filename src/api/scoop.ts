@@ -2,6 +2,7 @@
 
 import { hostname } from 'node:os'
 import { threadContext } from '../runtime/context.js'
+import { processWorkerName } from '../runtime/thread-messages.js'
 
 const info = (): import('../runtime/thread-messages.js').RuntimeInfo | undefined => threadContext().runtime?.info
 
@@ -12,7 +13,7 @@ export const scoop = {
     return ctx.role === 'origin' && !ctx.importingExports
   },
   /** This worker's name, `host:pid`, as it appears in errors and status. */
-  get workerName (): string { return info()?.workerName ?? `${hostname()}:${process.pid}` },
+  get workerName (): string { return info()?.workerName ?? processWorkerName() },
   /** This worker as SCOOP's (host, id) pair. */
   get worker (): { host: string, pid: number } { return { host: hostname(), pid: process.pid } },
   /** Live peers in the mesh, this one included (1 before the mesh starts). */

@@ -3,7 +3,6 @@
 // local worker processes that join it. With `join`, it joins a live mesh whose long-lived
 // workers learn the run from it.
 
-import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { MessagePort } from 'node:worker_threads'
 import { PeerHost } from '../runtime/peer-host.js'
@@ -13,6 +12,7 @@ import { newSwarmKey } from '../mesh/node.js'
 import { LocalWorkers, type WorkerConfig } from './local.js'
 import { localAddress } from './addresses.js'
 import { messageWriter, type LogSettings } from './messages.js'
+import { processWorkerName } from '../runtime/thread-messages.js'
 import { ORIGIN_JOIN_WITHIN_MS } from '../defaults.js'
 
 export interface OriginOptions {
@@ -55,7 +55,7 @@ export async function startOrigin (options: OriginOptions, executorPort: Message
   // this process and the workers it starts.
   const swarmKey = options.swarmKey === undefined ? newSwarmKey() : (options.swarmKey ?? undefined)
   const host = await PeerHost.start({
-    workerName: `${hostname()}:${process.pid}`,
+    workerName: processWorkerName(),
     listen: options.listen,
     swarmKey,
     mdns: options.mdns,

@@ -4,13 +4,13 @@
 // the mesh. Either way it exits when its launcher goes away (the IPC channel closes).
 
 import '../polyfill.js'
-import { hostname } from 'node:os'
 import { PeerHost } from '../runtime/peer-host.js'
 import { newPeerIdentity } from '../mesh/node.js'
 import type { WorkerConfig, WorkerReport } from './local.js'
 import { LEAVE_GRACE_MS, RECYCLE_CHECK_MS, RECYCLE_EXIT_CODE } from '../defaults.js'
 import { startWorkerExecutor } from './executor-threads.js'
 import { messageWriter } from './messages.js'
+import { processWorkerName } from '../runtime/thread-messages.js'
 
 process.on('disconnect', () => { process.exit(0) })
 /** How long a worker whose start failed waits for news that its launcher is gone before it reports the failure. */
@@ -32,14 +32,14 @@ process.once('message', (msg: { type: string, config: WorkerConfig }) => {
     // fails here just before the channel's 'disconnect' (or SIGTERM) is seen. Give those a
     // moment to end the process quietly; only a failure with the launcher still there is news.
     setTimeout(() => {
-      messageWriter(msg.config.log ?? { format: 'text' })(`scoop-node worker ${hostname()}:${process.pid}: ${(err as Error).message}`)
+      messageWriter(msg.config.log ?? { format: 'text' })(`scoop-node worker ${processWorkerName()}: ${(err as Error).message}`)
       process.exit(1)
     }, LAUNCHER_GONE_GRACE_MS)
   })
 })
 
 async function start (config: WorkerConfig): Promise<void> {
-  const workerName = `${hostname()}:${process.pid}`
+  const workerName = processWorkerName()
   const write = messageWriter(config.log ?? { format: 'text' })
   const say = (message: string): void => { write(`scoop-node worker ${workerName}: ${message}`) }
   const identity = config.identity != null

@@ -104,11 +104,10 @@ export class ExecutorRuntime {
    * does), ms: decides when results are sent (see EXECUTOR_RESULT_HOLD_MS).
    */
   private readonly runMs = new Map<FunctionRef, number>()
-  /** Results of other peers' tasks held in `out`, and when the first of them was posted (performance.now()). */
-  private heldResults = 0
+  /** When the first result of another peer's task was held in `out` (performance.now()). */
   private heldSince = 0
-  /** `out.batchesSent` when heldResults was counted: a batch sent since has taken them. */
-  private heldInBatch = 0
+  /** `out.batchesSent` when that result was held (-1: none yet): a batch sent since has taken it. */
+  private heldInBatch = -1
   /** Tasks that arrived before the module's exports were known. */
   private waitingForModule: Array<Extract<HostToExecutor, { k: 'run' }>> | undefined = []
   /** Shared with the host: which side runs each task offered (see TaskClaims). */
@@ -320,18 +319,16 @@ export class ExecutorRuntime {
     this.updateRef()
   }
 
-  private get resultsHeld (): number {
-    return this.heldInBatch === this.out.batchesSent ? this.heldResults : 0
+  /** Results of other peers' tasks wait in `out`: no batch has been sent since the first was held. */
+  private get holdingResults (): boolean {
+    return this.heldInBatch === this.out.batchesSent
   }
 
   /** A result for another peer is posted: it goes out when this batch of tasks is done (see sendHeldBefore). */
   private holdResult (now: number): void {
-    if (this.resultsHeld === 0) {
-      this.heldResults = 0
-      this.heldInBatch = this.out.batchesSent
-      this.heldSince = now
-    }
-    this.heldResults++
+    if (this.holdingResults) return
+    this.heldInBatch = this.out.batchesSent
+    this.heldSince = now
   }
 
   /**
@@ -347,7 +344,7 @@ export class ExecutorRuntime {
     if (this.out.held === 0) return
     const expected = this.runMs.get(fn)
     if (expected === undefined || expected > EXECUTOR_RESULT_HOLD_MS ||
-      (this.resultsHeld > 0 && performance.now() - this.heldSince > EXECUTOR_RESULT_HOLD_MAX_MS)) this.out.flush()
+      (this.holdingResults && performance.now() - this.heldSince > EXECUTOR_RESULT_HOLD_MAX_MS)) this.out.flush()
   }
 
   private onHostGone (): void {

@@ -18,9 +18,14 @@ export interface RuntimeInfo {
   brokerAddress: string
 }
 
+/** This process's worker name, `host:pid`, as errors, logs and status show it. */
+export function processWorkerName (): string {
+  return `${hostname()}:${process.pid}`
+}
+
 /** What an executor knows of itself before its host's mesh is up (the host sends the rest). */
 export function infoBeforeMesh (): RuntimeInfo {
-  return { peerId: '', multiaddrs: [], workerName: `${hostname()}:${process.pid}`, size: 1, brokerName: '', brokerAddress: '' }
+  return { peerId: '', multiaddrs: [], workerName: processWorkerName(), size: 1, brokerName: '', brokerAddress: '' }
 }
 
 export type HostToExecutor =
