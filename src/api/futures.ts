@@ -3,7 +3,7 @@
 
 import { Future } from '../runtime/future.js'
 import { MapRun } from '../runtime/map-run.js'
-import { runtime, readyRuntime } from '../runtime/context.js'
+import { taskRuntime, readyRuntime } from '../runtime/context.js'
 import { assertEncodable, decodeValue, deserializeError, encodeChecked, isImmutable } from '../runtime/encoding.js'
 import type { ProgressOption } from '../runtime/progress.js'
 import { checkRetryOptions, checkWaitOptions, waitFor, type RetryOptions, type WaitOptions } from '../runtime/waiting.js'
@@ -121,7 +121,7 @@ function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: bool
     return async () => run
   }
   // No mesh yet: the first call of a script run without the launcher starts one.
-  return async () => begin(await runtime())
+  return async () => begin(await taskRuntime(call))
 }
 
 /**
@@ -228,7 +228,7 @@ function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], 
   if (rt != null) {
     send(rt)
   } else {
-    runtime().then(r => { if (!future.cancelled()) send(r) }).catch(err => { future.settle({ ok: false, error: err }) })
+    taskRuntime(call).then(r => { if (!future.cancelled()) send(r) }).catch(err => { future.settle({ ok: false, error: err }) })
   }
   return future
 }

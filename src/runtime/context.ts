@@ -2,6 +2,7 @@
 // globalThis so that two copies of this package loaded in one thread still share it.
 
 import type { ExecutorRuntime } from './executor.js'
+import { MeshError } from '../errors.js'
 
 export type Role =
   /** A thread running tasks for a worker peer: the user's module is imported, its main part skipped. */
@@ -36,6 +37,21 @@ export async function runtime (): Promise<ExecutorRuntime> {
     ctx.starting = ctx.startEmbedded().then(rt => { ctx.runtime = rt; return rt })
   }
   return await ctx.starting
+}
+
+/**
+ * The executor, for `call`, which submits tasks. Such a call made while the script is imported
+ * for its exported functions (every worker imports it, and the origin a copy) would wait for
+ * that import, which waits for the call: the run hung, or a plain `node script.js` ended
+ * silently (exit code 13). It is the script's main part outside `if (scoop.isOrigin)`: say so.
+ */
+export async function taskRuntime (call: string): Promise<ExecutorRuntime> {
+  const ctx = threadContext()
+  if (ctx.importingExports || (ctx.runtime != null && !ctx.runtime.registry.ready)) {
+    throw new MeshError(`${call} was called while the script was imported for its exported functions (${ctx.role === 'worker' ? 'on a worker' : 'the origin\'s copy'}): ` +
+      'every worker imports the script, so put its main part under `if (scoop.isOrigin) { ... }`, where it runs once, on the origin')
+  }
+  return await runtime()
 }
 
 /** The executor if it is up and can check function references synchronously. */

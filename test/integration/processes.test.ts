@@ -38,6 +38,13 @@ describe('launcher', function () {
     clean(rejected)
   })
 
+  it('says to guard the main part with scoop.isOrigin when the script submits tasks as it is imported', async () => {
+    const r = await scoop(1, fixture('unguarded.mjs'), [])
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /futures\.map was called while the script was imported for its exported functions .*put its main part under `if \(scoop\.isOrigin\)/)
+    clean(r)
+  })
+
   it('ends every worker when the origin is killed with SIGKILL', async () => {
     let origin = 0
     const r = await run([CLI, '-n', '3', fixture('hang.ts'), '3'], {
@@ -242,6 +249,12 @@ describe('embedded default (no launcher)', function () {
     const r = await run([TSX, example('mapDoc.ts')], { env: { SCOOP_WORKERS: '2' } })
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /^3 2 1 0 1$/m)
+    clean(r)
+  })
+  it('a script whose main part is not under scoop.isOrigin fails and says why (it ended silently with exit code 13)', async () => {
+    const r = await run([fixture('unguarded.mjs')], { env: { SCOOP_WORKERS: '2' } })
+    assert.notEqual(r.code, 0)
+    assert.match(r.stderr, /futures\.map was called while the script was imported for its exported functions .*`if \(scoop\.isOrigin\)/)
     clean(r)
   })
   it('a script that throws still exits non-zero and leaves nothing', async () => {
