@@ -41,13 +41,14 @@ export async function runtime (): Promise<ExecutorRuntime> {
 
 /**
  * The executor, for `call`, which submits tasks. Such a call made while the script is imported
- * for its exported functions (every worker imports it, and the origin a copy) would wait for
- * that import, which waits for the call: the run hung, or a plain `node script.js` ended
- * silently (exit code 13). It is the script's main part outside `if (scoop.isOrigin)`: say so.
+ * for its exported functions (every worker imports it, and the launcher's origin a copy) cannot
+ * name its function: it is the script's main part outside `if (scoop.isOrigin)`: say so. (A
+ * plain `node script.js` is not caught here: its main part's own calls also come while the copy
+ * is imported, as the embedded mesh starts.)
  */
 export async function taskRuntime (call: string): Promise<ExecutorRuntime> {
   const ctx = threadContext()
-  if (ctx.importingExports || (ctx.runtime != null && !ctx.runtime.registry.ready)) {
+  if (ctx.runtime != null && !ctx.runtime.registry.ready) {
     throw new MeshError(`${call} was called while the script was imported for its exported functions (${ctx.role === 'worker' ? 'on a worker' : 'the origin\'s copy'}): ` +
       'every worker imports the script, so put its main part under `if (scoop.isOrigin) { ... }`, where it runs once, on the origin')
   }

@@ -251,12 +251,6 @@ describe('embedded default (no launcher)', function () {
     assert.match(r.stdout, /^3 2 1 0 1$/m)
     clean(r)
   })
-  it('a script whose main part is not under scoop.isOrigin fails and says why (it ended silently with exit code 13)', async () => {
-    const r = await run([fixture('unguarded.mjs')], { env: { SCOOP_WORKERS: '2' } })
-    assert.notEqual(r.code, 0)
-    assert.match(r.stderr, /futures\.map was called while the script was imported for its exported functions .*`if \(scoop\.isOrigin\)/)
-    clean(r)
-  })
   it('a script that throws still exits non-zero and leaves nothing', async () => {
     const r = await run([TSX, fixture('exit.ts'), 'throw'], { env: { SCOOP_WORKERS: '2' } })
     assert.notEqual(r.code, 0)
