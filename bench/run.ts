@@ -8,11 +8,14 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { fileURLToPath } from 'node:url'
-import { join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..')
+// Run as a command, as `npx scoop-node` runs it (its #! line gives node its options), with this
+// node first on PATH.
 const CLI = join(ROOT, 'bin', 'scoop-node.js')
+const COMMAND_PATH = { PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` }
 const WORKLOADS = join(ROOT, 'bench', 'scripts', 'workloads.mjs')
 const PEERS_DIR = join(ROOT, 'bench', 'peers')
 /** Debian's python3, the one python3-distributed installs Dask for. */
@@ -142,7 +145,7 @@ const CONTENDERS: Contender[] = [
   {
     name: 'scoop-node',
     missing: () => undefined,
-    command: (w, args) => [process.execPath, [CLI, '-n', String(workers), ...(w.scoopFlags ?? []), WORKLOADS, w.key, ...args]]
+    command: (w, args) => [CLI, ['-n', String(workers), ...(w.scoopFlags ?? []), WORKLOADS, w.key, ...args]]
   },
   nodePeer('piscina', 'piscina.mjs'),
   nodePeer('workerpool', 'workerpool.mjs'),
@@ -175,7 +178,7 @@ async function runOnce (command: [string, string[]], timeoutMs: number): Promise
   const started = process.hrtime.bigint()
   const child = spawn(command[0], command[1], {
     cwd: ROOT,
-    env: { ...process.env, BENCH_PEERS: String(workers), BENCH_WORKERS: String(workers) },
+    env: { ...process.env, ...COMMAND_PATH, BENCH_PEERS: String(workers), BENCH_WORKERS: String(workers) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true
   })
@@ -357,7 +360,7 @@ async function stopProcess (child: ChildProcess): Promise<void> {
 
 /** One long-lived worker, a map on it, and a second worker started mid-map: ms from its launch to its first task. */
 async function lateJoinerFirstTaskMs (): Promise<number> {
-  const start = (args: string[]): ChildProcess => spawn(process.execPath, [CLI, '--insecure', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const start = (args: string[]): ChildProcess => spawn(CLI, ['--insecure', ...args], { cwd: ROOT, env: { ...process.env, ...COMMAND_PATH }, stdio: ['ignore', 'pipe', 'pipe'] })
   const mesh = start(['--listen', '/ip4/127.0.0.1/tcp/0', '-n', '1'])
   const children = [mesh]
   try {

@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --v8-pool-size=1
+// (One V8 background thread, as worker processes have: see WORKER_NODE_OPTIONS in src/defaults.ts.)
 // The scoop-node launcher; the implementation is src/launch/cli.ts (compiled to dist/).
 import { main } from '../dist/bundle/cli.js'
 

@@ -49,6 +49,18 @@ export const LATER_MESSAGES_MS = 1
  */
 export const EXECUTOR_YOUNG_GENERATION_MB = 8
 
+/**
+ * Node.js options of every worker process (and of the launcher, through bin/scoop-node.js's
+ * `#!` line). V8 keeps a pool of 4 background threads per process for parallel GC and
+ * concurrent compilation; a run has one process per core, each with an executor and a host
+ * thread already, so on 2 cores those pools' 8 threads only took the cores from the executors:
+ * with one thread per pool the nested tree ran 1.5x as fast (28 k/s -> 42 k/s, medians of 9),
+ * the submit flood 1.1x, and the round trip, start-up and pi were the same
+ * (bench/profile/README.md). For worker processes, a --v8-pool-size in the user's NODE_OPTIONS
+ * is left to win.
+ */
+export const WORKER_NODE_OPTIONS = ['--v8-pool-size=1']
+
 /** Upper bound on suspended (awaiting) tasks per executor, so async tasks cannot drain the whole mesh into one thread. */
 export const MAX_SUSPENDED_TASKS = 4096
 

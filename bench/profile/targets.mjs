@@ -8,7 +8,7 @@
 // of medians (and the spread) on stdout, each run on stderr.
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
@@ -52,11 +52,14 @@ function workloadIn (root) {
 }
 
 function runOnce (root, target) {
-  const args = [join(root, 'bin', 'scoop-node.js'), '-n', peers, ...(target.extra ?? []), workloadIn(root), ...target.args]
+  // As a command, as `npx scoop-node` runs it (its #! line gives node its options), this node first on PATH.
+  const cli = join(root, 'bin', 'scoop-node.js')
+  const args = ['-n', peers, ...(target.extra ?? []), workloadIn(root), ...target.args]
   const t = process.hrtime.bigint()
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', env: { ...process.env, BENCH_PEERS: peers }, timeout: 600_000 })
+  const PATH = `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`
+  const r = spawnSync(cli, args, { cwd: root, encoding: 'utf8', env: { ...process.env, PATH, BENCH_PEERS: peers }, timeout: 600_000 })
   const ms = Number(process.hrtime.bigint() - t) / 1e6
-  if (r.status !== 0) throw new Error(`${args.join(' ')} failed (${r.status}): ${r.stderr}`)
+  if (r.status !== 0) throw new Error(`${cli} ${args.join(' ')} failed (${r.status}): ${r.stderr}`)
   const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}')
   return { value: target.pick(out, ms), out }
 }

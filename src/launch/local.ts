@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { setPriority } from 'node:os'
 import { logger } from '@libp2p/logger'
 import { WORKER_PROCESS_ENTRY } from './entries.js'
+import { WORKER_NODE_OPTIONS } from '../defaults.js'
 import type { RunSpec } from '../core/wire.js'
 import type { LogSettings } from './messages.js'
 
@@ -43,6 +44,12 @@ export interface LocalWorkerOptions {
 /** What a worker process tells its launcher over IPC. */
 export interface WorkerReport { type: 'up', addrs: string[], identity?: string }
 
+/** WORKER_NODE_OPTIONS but those the user's NODE_OPTIONS sets already (on a command line, ours would override theirs). */
+export function workerNodeOptions (nodeOptions: string | undefined): string[] {
+  const given = new Set((nodeOptions ?? '').split(/\s+/).map(option => option.split('=')[0]))
+  return WORKER_NODE_OPTIONS.filter(option => !given.has(option.split('=')[0]))
+}
+
 export class LocalWorkers {
   private readonly children = new Set<ChildProcess>()
   private stopping = false
@@ -57,7 +64,7 @@ export class LocalWorkers {
   spawn (count: number, config: WorkerConfig): number[] {
     const pids: number[] = []
     for (let i = 0; i < count; i++) {
-      const child = spawn(process.execPath, [WORKER_PROCESS_ENTRY], {
+      const child = spawn(process.execPath, [...workerNodeOptions(process.env.NODE_OPTIONS), WORKER_PROCESS_ENTRY], {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         env: process.env
       })

@@ -1,7 +1,7 @@
 // The launcher and the embedded default as a user runs them: exit codes, errors, examples,
 // no process left behind (also when the origin is SIGKILLed), long tasks keep their peer.
 import { strict as assert } from 'node:assert'
-import { run, scoop, fixture, example, processGroupMembers, CLI, ROOT, type RunResult } from '../helpers/run.js'
+import { run, runWith, scoop, fixture, example, processGroupMembers, CLI, ROOT, type RunResult } from '../helpers/run.js'
 import { join } from 'node:path'
 import { hostname, tmpdir } from 'node:os'
 import { execFileSync } from 'node:child_process'
@@ -76,6 +76,21 @@ describe('launcher', function () {
     assert.match(log, /origin .* listening on \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+; starting 2 worker process/)
     assert.doesNotMatch(r.stderr, /listening on/, 'with --log, launcher messages leave stderr alone')
     clean(r)
+  })
+
+  it('runs the launcher (as a command) and its worker processes with one V8 background thread, unless NODE_OPTIONS says otherwise', async () => {
+    const args = ['-n', '2', '--no-origin-tasks', fixture('nodeOptions.ts')]
+    // Run as `npx scoop-node` runs it: the file itself, its #! line starting node.
+    const r = await runWith(CLI, args)
+    assert.equal(r.code, 0, r.stderr)
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '')
+    assert.deepEqual(out.origin, ['--v8-pool-size=1'])
+    assert.deepEqual(out.worker, { origin: false, execArgv: ['--v8-pool-size=1'] })
+    clean(r)
+    const own = await runWith(CLI, args, { env: { NODE_OPTIONS: '--v8-pool-size=3' } })
+    assert.equal(own.code, 0, own.stderr)
+    assert.deepEqual(JSON.parse(own.stdout.trim().split('\n').pop() ?? '').worker, { origin: false, execArgv: [] })
+    clean(own)
   })
 
   it('runs a private mesh: a peer without the run\'s key cannot connect to its origin', async () => {
