@@ -105,18 +105,28 @@ export const GET_CONST_DEFAULT_TIMEOUT_MS = 10_000
 /** A fetch of missing shared constants unanswered for this long may be sent again. */
 export const CONST_FETCH_RETRY_MS = 1000
 
-/** A map chunk aims at this much work, so per-chunk overhead stays small against the work itself. */
-export const MAP_CHUNK_TARGET_MS = 20
+/**
+ * A map chunk aims at this much work, so per-chunk overhead stays small against the work itself.
+ * Each chunk costs its two hosts CPU time (thread wake-ups, messages, libp2p), taken from the
+ * executors when every core runs one: an 800-item pi map cost the hosts 80-90 ms each with 20 ms
+ * chunks, 30-70 ms with 100 ms chunks, and the 200-item pi bench went from 1.6x to 1.75x over
+ * serial (bench/profile/README.md). Near the end chunks shrink anyway (see ChunkSizer), so the
+ * peers still finish together.
+ */
+export const MAP_CHUNK_TARGET_MS = 100
 /** Never more items than this in one chunk (bounds memory per message and keeps work stealable). */
-export const MAP_CHUNK_MAX_ITEMS = 4096
+export const MAP_CHUNK_MAX_ITEMS = 2048
 /** Encoded size above which a chunk is cut, whatever its item count. */
 export const MAP_CHUNK_MAX_BYTES = 1024 * 1024
 /**
  * Items of a map in flight (submitted but not yet consumed) per live peer: two full chunks each
- * (one runs, one waits). 16384 kept a 10-million-item map's origin at 200-220 MB of peak RSS;
- * 8192 at 180-195 MB, at the same speed (bench/profile/README.md).
+ * (one runs, one waits). What is in flight when the executor's young generation fills survives
+ * into its old generation, which then grows until a full GC: with 16384 a 10-million-item map's
+ * origin peaked at 200-220 MB of RSS, 8192 (chunks of 4096) at 183-194 MiB, 4096 (chunks of
+ * 2048) at 167-169 MiB, at the same speed, and a 100 000-item map was no slower
+ * (bench/profile/README.md).
  */
-export const MAP_WINDOW_ITEMS_PER_PEER = 8192
+export const MAP_WINDOW_ITEMS_PER_PEER = 4096
 
 /** Runs a peer keeps at once (live or recently ended): bounds what strangers' messages can make it hold. */
 export const MAX_RUNS_PER_PEER = 64
