@@ -37,9 +37,7 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
   }
 
   [Symbol.asyncIterator] (): AsyncIterator<R> {
-    if (this.iterated) throw new InvalidArgumentError('a map result can be consumed only once')
-    this.iterated = true
-    const run = this.run()
+    const run = this.consume()
     return {
       next: async () => await (await run).next(),
       return: async () => await (await run).return()
@@ -53,10 +51,14 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
     return this.collect().then(onFulfilled, onRejected)
   }
 
+  private consume (): Promise<MapRun<R>> {
+    if (this.iterated) throw new InvalidArgumentError('a map result can be consumed only once')
+    this.iterated = true
+    return this.run()
+  }
+
   private async collect (): Promise<R[]> {
-    const out: R[] = []
-    for await (const value of this) out.push(value)
-    return out
+    return await (await this.consume()).all()
   }
 }
 

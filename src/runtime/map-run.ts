@@ -33,8 +33,15 @@ export class MapRun<R> implements AsyncIterator<R> {
   private inputDone = false
   private finished = false
   private failure: Error | undefined
-  /** Ordered mode: results by input index. Unordered mode: a FIFO of completed results. */
-  private readonly byIndex = new Map<number, R>()
+  /**
+   * Ordered mode: each chunk's results by the input index of its first item, until the consumer
+   * reaches them; `current` is the chunk being consumed, from input index `currentStart`. (One
+   * entry per chunk, not per item: a map of 100 000 items spent more time on an entry per item.)
+   */
+  private readonly byStart = new Map<number, R[]>()
+  private current: R[] | undefined
+  private currentStart = 0
+  /** Unordered mode: a FIFO of completed results. */
   private readonly completed = new Deque<R>()
   /** Ordered mode: an item's error, raised when the consumer reaches its index. */
   private errorAt: { index: number, error: Error } | undefined
@@ -71,30 +78,63 @@ export class MapRun<R> implements AsyncIterator<R> {
 
   async next (): Promise<IteratorResult<R>> {
     for (;;) {
-      if (this.options.ordered) {
-        if (this.byIndex.has(this.consumed)) {
-          const value = this.byIndex.get(this.consumed) as R
-          this.byIndex.delete(this.consumed)
-          this.consumed++
-          this.refill()
-          return { value, done: false }
-        }
-        if (this.errorAt?.index === this.consumed) this.fail(this.errorAt.error)
-      } else if (this.completed.length > 0) {
+      if (this.options.ordered ? this.readyInOrder() : this.completed.length > 0) {
+        const value = this.options.ordered ? (this.current as R[])[this.consumed - this.currentStart] : this.completed.shift() as R
         this.consumed++
-        const value = this.completed.shift() as R
         this.refill()
         return { value, done: false }
-      } else if (this.errorAt != null) {
-        this.fail(this.errorAt.error)
       }
-      if (this.failure != null) throw this.failure
-      if (this.inputDone && this.inFlight.size === 0 && this.consumed >= this.pulled) {
-        this.close()
-        return { value: undefined, done: true }
-      }
-      await new Promise<void>(resolve => { this.wake = resolve })
+      if (await this.endOrWait()) return { value: undefined, done: true }
     }
+  }
+
+  /** All the results (what `await futures.map(...)` gives), taken a chunk at a time rather than an item at a time. */
+  async all (): Promise<R[]> {
+    const out: R[] = []
+    for (;;) {
+      if (this.options.ordered) {
+        while (this.readyInOrder()) {
+          const chunk = this.current as R[]
+          for (let k = this.consumed - this.currentStart; k < chunk.length; k++) out.push(chunk[k])
+          this.consumed = this.currentStart + chunk.length
+          this.refill()
+        }
+      } else if (this.completed.length > 0) {
+        while (this.completed.length > 0) {
+          out.push(this.completed.shift() as R)
+          this.consumed++
+        }
+        this.refill()
+      }
+      if (await this.endOrWait()) return out
+    }
+  }
+
+  /** Ordered mode: whether the result at `consumed` is here (then in `current`). */
+  private readyInOrder (): boolean {
+    if (this.current !== undefined && this.consumed < this.currentStart + this.current.length) return true
+    const next = this.byStart.get(this.consumed)
+    if (next === undefined) {
+      this.current = undefined
+      return false
+    }
+    this.byStart.delete(this.consumed)
+    this.current = next
+    this.currentStart = this.consumed
+    // (A failed chunk's results may be none: its error is at this index.)
+    return next.length > 0 || this.readyInOrder()
+  }
+
+  /** Nothing to take now: raises the map's error, or says it is over (true), or waits for news (false). */
+  private async endOrWait (): Promise<boolean> {
+    if (this.errorAt != null && (!this.options.ordered || this.errorAt.index === this.consumed)) this.fail(this.errorAt.error)
+    if (this.failure != null) throw this.failure
+    if (this.inputDone && this.inFlight.size === 0 && this.consumed >= this.pulled) {
+      this.close()
+      return true
+    }
+    await new Promise<void>(resolve => { this.wake = resolve })
+    return false
   }
 
   /** The consumer stopped early: cancel what is still queued. */
@@ -215,7 +255,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     }
     this.progress?.advance(values.length)
     if (this.options.ordered) {
-      for (let k = 0; k < values.length; k++) this.byIndex.set(start + k, values[k] as R)
+      this.byStart.set(start, values as R[])
     } else {
       for (const v of values) this.completed.push(v as R)
     }
