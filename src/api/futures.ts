@@ -82,20 +82,48 @@ function splitOptions (rest: unknown[], call: string): { iterables: Array<Iterab
   return { iterables: rest as Array<Iterable<unknown>>, options }
 }
 
-function * zip (iterables: Array<Iterable<unknown>>): Iterator<unknown[]> {
-  const iterators = iterables.map(it => it[Symbol.iterator]())
-  try {
-    for (;;) {
-      const tuple: unknown[] = []
-      for (const it of iterators) {
-        const next = it.next()
-        if (next.done === true) return
-        tuple.push(next.value)
+/**
+ * The inputs zipped into argument lists, until the shortest ends; the inputs' iterators are
+ * closed then. (A plain iterator rather than a generator: a nested map of two items, as in a
+ * tree of tasks, spent a tenth of its allocations on the generator.)
+ */
+class Zip implements Iterator<unknown[]> {
+  private readonly iterators: Array<Iterator<unknown>>
+  private done = false
+
+  constructor (iterables: Array<Iterable<unknown>>) {
+    this.iterators = iterables.map(it => it[Symbol.iterator]())
+  }
+
+  next (): IteratorResult<unknown[]> {
+    if (!this.done) {
+      const tuple: unknown[] = new Array(this.iterators.length)
+      let k = 0
+      try {
+        for (; k < this.iterators.length; k++) {
+          const next = this.iterators[k].next()
+          if (next.done === true) break
+          tuple[k] = next.value
+        }
+      } catch (err) {
+        this.close()
+        throw err
       }
-      yield tuple
+      if (k === this.iterators.length) return { value: tuple, done: false }
+      this.close()
     }
-  } finally {
-    for (const it of iterators) it.return?.()
+    return { value: undefined, done: true }
+  }
+
+  /** The consumer stops early. */
+  return (): IteratorResult<unknown[]> {
+    if (!this.done) this.close()
+    return { value: undefined, done: true }
+  }
+
+  private close (): void {
+    this.done = true
+    for (const it of this.iterators) it.return?.()
   }
 }
 
@@ -116,7 +144,7 @@ function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: bool
   const { iterables, options } = splitOptions(rest, call)
   const label = labelOf(call, fn)
   const begin = (rt: ExecutorRuntime): MapRun<R> =>
-    new MapRun<R>(rt, rt.registry.referenceOf(fn, call), label, zip(iterables), knownLength(iterables), { ...options, ordered })
+    new MapRun<R>(rt, rt.registry.referenceOf(fn, call), label, new Zip(iterables), knownLength(iterables), { ...options, ordered })
   const rt = readyRuntime()
   if (rt != null) {
     const run = begin(rt)

@@ -90,7 +90,7 @@ export function encodeChecked (value: unknown, where: string | (() => string)): 
 }
 
 /** Checks, then encodes a value; `where` names it in the error ("the result of f"). */
-export function encodeValue (value: unknown, where: string): Uint8Array {
+export function encodeValue (value: unknown, where: string | (() => string)): Uint8Array {
   assertEncodable(value, where)
   return encodeChecked(value, where)
 }

@@ -448,7 +448,7 @@ export class ExecutorRuntime {
       plain = { value: outcome }
     } else {
       try {
-        data = ok ? encodeValue(outcome, `the result of ${task.fn.slice(task.fn.indexOf(':') + 1)}`) : encode(serializeError(outcome, this.info.workerName))
+        data = ok ? encodeValue(outcome, () => `the result of ${task.fn.slice(task.fn.indexOf(':') + 1)}`) : encode(serializeError(outcome, this.info.workerName))
       } catch (err) {
         ok = false
         data = encode(serializeError(err, this.info.workerName))

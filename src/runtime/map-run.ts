@@ -84,7 +84,8 @@ export class MapRun<R> implements AsyncIterator<R> {
         this.refill()
         return { value, done: false }
       }
-      if (await this.endOrWait()) return { value: undefined, done: true }
+      if (this.ended()) return { value: undefined, done: true }
+      await this.news()
     }
   }
 
@@ -106,7 +107,8 @@ export class MapRun<R> implements AsyncIterator<R> {
         }
         this.refill()
       }
-      if (await this.endOrWait()) return out
+      if (this.ended()) return out
+      await this.news()
     }
   }
 
@@ -125,16 +127,27 @@ export class MapRun<R> implements AsyncIterator<R> {
     return next.length > 0 || this.readyInOrder()
   }
 
-  /** Nothing to take now: raises the map's error, or says it is over (true), or waits for news (false). */
-  private async endOrWait (): Promise<boolean> {
+  /** Nothing to take now: raises the map's error, or says whether the map is over. */
+  private ended (): boolean {
     if (this.errorAt != null && (!this.options.ordered || this.errorAt.index === this.consumed)) this.fail(this.errorAt.error)
     if (this.failure != null) throw this.failure
     if (this.inputDone && this.inFlight.size === 0 && this.consumed >= this.pulled) {
       this.close()
       return true
     }
-    await new Promise<void>(resolve => { this.wake = resolve })
     return false
+  }
+
+  /** Resolves on the next result, error or end (see notify). */
+  private news (): Promise<void> {
+    return new Promise<void>(resolve => { this.wake = resolve })
+  }
+
+  /** No more items are needed: the inputs' iterators are closed (a generator's finally runs). */
+  private stopInputs (): void {
+    if (this.inputDone) return
+    this.inputDone = true
+    this.inputs.return?.()
   }
 
   /** The consumer stopped early: cancel what is still queued. */
@@ -159,6 +172,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.options.signal?.removeEventListener('abort', this.onAbort)
     this.progress?.stop()
+    this.stopInputs()
     for (const chunk of this.inFlight.values()) this.rt.cancel(chunk.seq)
     this.inFlight.clear()
     this.notify()
@@ -263,7 +277,7 @@ export class MapRun<R> implements AsyncIterator<R> {
       const index = start + values.length
       if (this.errorAt == null || index < this.errorAt.index) this.errorAt = { index, error }
       // Work after a failed item is not needed: stop feeding the map.
-      this.inputDone = true
+      this.stopInputs()
     }
     this.refill()
     this.notify()

@@ -49,6 +49,10 @@ describe('futures API on a 2-worker mesh (test/fixtures/api.ts)', function () {
       const v = value('map.lazyGenerator')
       assert.equal(v.got, 1000)
       assert.equal(v.pulledBounded, true, `pulled ${v.pulled} items for 1000 results`)
+      assert.equal(v.closed, true, 'the consumer\'s break closes the generator (its finally runs)')
+    })
+    it('closes its input generator when an item fails', () => {
+      assert.deepEqual(value('map.errorClosesInput'), { error: 'item 3 is bad', closed: true })
     })
     it('mapAsCompleted yields in completion order', () => { assert.deepEqual(value('mapAsCompleted'), [4, 9, 1]) })
   })
