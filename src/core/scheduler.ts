@@ -430,6 +430,9 @@ export class Scheduler {
   }
 
   private onStolenTasks (victim: PeerId, tasks: Task[], load: number): void {
+    // A peer that gives work and has more is no thief: its waiting request is void. Answered, it
+    // sent the peer its own tasks back, late (the flood's slow runs: 80 ms on a busy host).
+    if (load > 0) this.parkedThieves.delete(victim)
     const answersAhead = this.stealTarget === victim && this.stealingAhead
     if (this.stealTarget === victim) this.stealTarget = null
     if (this.parkedAt === victim && tasks.length > 0) this.parkedAt = null

@@ -415,5 +415,18 @@ describe('core/Scheduler', () => {
       v.submit(task('V', 3), 2)
       assert.deepEqual(sends(v.takeActions(), 'tasks'), [], 'no work sent to a thief that has its own')
     })
+
+    it('a thief that gives work withdraws the request it left waiting (no ping-pong of its own tasks)', () => {
+      // O waited for work at W, then got a flood of its own and W stole some of it: W must not
+      // answer O's old request with O's own tasks (they crossed the network twice, 80 ms late).
+      const w = new Scheduler({ self: 'W', executorSlots: 1 })
+      w.onPeerJoined('O', 0, 0)
+      w.onMessage('O', { t: 'steal', wait: true }, 0)
+      w.takeActions()
+      w.onMessage('O', { t: 'tasks', tasks: [1, 2, 3, 4, 5, 6].map(seq => task('O', seq)), load: 100 }, 1)
+      const actions = w.takeActions()
+      assert.deepEqual(sends(actions, 'tasks'), [], 'none of O\'s tasks sent back to it')
+      assert.ok(executed(actions).length > 0, 'W runs what it stole')
+    })
   })
 })
