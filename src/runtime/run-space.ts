@@ -4,7 +4,7 @@
 
 import type { MessagePort } from 'node:worker_threads'
 import { logger } from '@libp2p/logger'
-import { Scheduler, type SchedulerAction } from '../core/scheduler.js'
+import { Scheduler, type LocalResult, type SchedulerAction } from '../core/scheduler.js'
 import { ConstStore } from '../core/constants.js'
 import { encode, decode } from '../core/codec.js'
 import { isConstEntry, type ConstEntry, type PeerId, type RunSpec, type Task, type TaskEvent, type WireMessage } from '../core/wire.js'
@@ -197,24 +197,32 @@ export class RunSpace {
   private onExecutorBatch (batch: ExecutorToHost[]): void {
     if (this.state === 'closed') return
     const now = Date.now()
-    // Submissions in a row reach the scheduler together: it hands them out once, not one by one.
+    // Submissions in a row reach the scheduler together: it hands them out once, not one by one;
+    // so do the results of own tasks in a row.
     let submitted: Array<{ task: Task, retries?: number, offered?: boolean }> = []
-    const submitQueued = (): void => {
-      if (submitted.length === 0) return
-      this.scheduler.submitAll(submitted, now)
+    let localResults: LocalResult[] = []
+    const passQueued = (): void => {
+      if (submitted.length > 0) this.scheduler.submitAll(submitted, now)
+      if (localResults.length > 0) this.scheduler.onLocalResults(localResults, now)
       submitted = []
+      localResults = []
     }
     for (const msg of batch) {
       if (msg.k === 'submit') {
+        if (localResults.length > 0) passQueued()
         submitted.push({ task: { owner: this.host.selfId, seq: msg.seq, fn: msg.fn, payload: msg.payload, chunk: msg.chunk, constSeq: this.consts.highest }, retries: msg.retries, offered: msg.offered })
         continue
       }
-      submitQueued()
+      if (msg.k === 'ownResult') {
+        if (submitted.length > 0) passQueued()
+        localResults.push(msg)
+        continue
+      }
+      passQueued()
       switch (msg.k) {
         case 'cancel': this.scheduler.cancel(msg.seq, now); break
         case 'yield': this.scheduler.onExecutorYield(msg.owner, msg.seq, now); break
         case 'result': this.scheduler.onExecutorResult(msg.owner, msg.seq, msg.ok, msg.data, msg.ms, now); break
-        case 'ownResult': this.scheduler.onLocalResult(msg.seq, msg.ok, msg.data, msg.ms, now); break
         case 'claims':
           // Installed even where this peer runs no tasks (it tells its executor so: see
           // attachExecutor): a task the executor offered before it heard is then taken by one
@@ -226,7 +234,7 @@ export class RunSpace {
         case 'ready': this.join(); break
       }
     }
-    submitQueued()
+    passQueued()
     this.runActions()
   }
 

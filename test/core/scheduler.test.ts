@@ -397,7 +397,7 @@ describe('core/Scheduler', () => {
       s.submitAll([{ task: task('O', 1), offered: true }], 0)
       s.takeActions()
       runs.take(1)
-      s.onLocalResult(1, true, new Uint8Array(), 2, 1)
+      s.onLocalResults([{ seq: 1, ok: true, data: new Uint8Array(), ms: 2 }], 1)
       const resolved = s.takeActions().filter(a => a.type === 'resolve')
       assert.deepEqual(resolved.map(a => a.type === 'resolve' && [a.seq, a.settled]), [[1, true]])
       assert.equal(s.stats.executed, 1)
