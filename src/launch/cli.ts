@@ -382,6 +382,13 @@ export async function main (argv = process.argv): Promise<void> {
       process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
     })
   }
+  // The reader of the output went away (`scoop-node script.js | head`): end as a writer killed
+  // by SIGPIPE does, workers included, rather than with an unhandled EPIPE's stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err
+    stopWorkers()
+    process.exit(128 + 13)
+  })
   const { startOrigin } = await import('./origin.js')
   const localProcesses = Math.max(0, workers - 1)
   origin = await startOrigin({

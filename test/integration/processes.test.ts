@@ -1,10 +1,10 @@
 // The launcher and the embedded default as a user runs them: exit codes, errors, examples,
 // no process left behind (also when the origin is SIGKILLed), long tasks keep their peer.
 import { strict as assert } from 'node:assert'
-import { run, runWith, scoop, fixture, example, processGroupMembers, CLI, ROOT, type RunResult } from '../helpers/run.js'
+import { run, runWith, scoop, fixture, example, processGroupMembers, reapGroup, CLI, ROOT, type RunResult } from '../helpers/run.js'
 import { join } from 'node:path'
 import { hostname, tmpdir } from 'node:os'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
 import '../../src/polyfill.js'
 import { MeshNode, newSwarmKey } from '../../src/mesh/node.js'
@@ -91,6 +91,21 @@ describe('launcher', function () {
     assert.equal(own.code, 0, own.stderr)
     assert.deepEqual(JSON.parse(own.stdout.trim().split('\n').pop() ?? '').worker, { origin: false, execArgv: [] })
     clean(own)
+  })
+
+  it('ends quietly, workers included, when the reader of its output goes away (`| head -1`)', async () => {
+    const child = spawn(process.execPath, [CLI, '-n', '2', fixture('printsMany.mjs')], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+    const pid = child.pid as number
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.stdout.once('data', () => { child.stdout.destroy() })
+    const timer = setTimeout(() => { try { process.kill(-pid, 'SIGKILL') } catch {} }, 60_000)
+    const code = await new Promise<number | null>(resolve => { child.on('close', c => { resolve(c) }) })
+    clearTimeout(timer)
+    const leftovers = await reapGroup(pid, 5000)
+    assert.equal(code, 128 + 13, `exit code ${code} (a writer killed by SIGPIPE: 141); stderr: ${stderr}`)
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled|at /, 'no stack trace')
+    assert.deepEqual(leftovers, [])
   })
 
   it('runs a private mesh: a peer without the run\'s key cannot connect to its origin', async () => {
