@@ -26,18 +26,21 @@ export interface SubmitOptions extends RetryOptions {}
 
 /** The value of a map: await it for an array, or iterate it with `for await` for results as they come, in order. */
 export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
-  private started: Promise<MapRun<R>> | undefined
+  private started: MapRun<R> | Promise<MapRun<R>> | undefined
   private iterated = false
 
-  constructor (private readonly start: () => Promise<MapRun<R>>) {}
+  /** `start`: the map itself when the mesh is up, or a promise of it (the embedded mesh is starting). */
+  constructor (private readonly start: () => MapRun<R> | Promise<MapRun<R>>) {}
 
-  private run (): Promise<MapRun<R>> {
+  private run (): MapRun<R> | Promise<MapRun<R>> {
     this.started ??= this.start()
     return this.started
   }
 
   [Symbol.asyncIterator] (): AsyncIterator<R> {
     const run = this.consume()
+    // The map's own iterator when it has started: no layer of promises per item.
+    if (run instanceof MapRun) return run
     return {
       next: async () => await (await run).next(),
       return: async () => await (await run).return()
@@ -51,14 +54,15 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
     return this.collect().then(onFulfilled, onRejected)
   }
 
-  private consume (): Promise<MapRun<R>> {
+  private consume (): MapRun<R> | Promise<MapRun<R>> {
     if (this.iterated) throw new InvalidArgumentError('a map result can be consumed only once')
     this.iterated = true
     return this.run()
   }
 
   private async collect (): Promise<R[]> {
-    return await (await this.consume()).all()
+    const run = this.consume()
+    return await (run instanceof MapRun ? run : await run).all()
   }
 }
 
@@ -139,7 +143,7 @@ function knownLength (iterables: Array<Iterable<unknown>>): number | undefined {
 
 const labelOf = (call: string, fn: unknown): string => `${call}(${(fn as Function)?.name || 'anonymous'})`
 
-function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: boolean): () => Promise<MapRun<R>> {
+function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: boolean): () => MapRun<R> | Promise<MapRun<R>> {
   FunctionRegistry.precheck(fn, call)
   const { iterables, options } = splitOptions(rest, call)
   const label = labelOf(call, fn)
@@ -148,7 +152,7 @@ function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: bool
   const rt = readyRuntime()
   if (rt != null) {
     const run = begin(rt)
-    return async () => run
+    return () => run
   }
   // No mesh yet: the first call of a script run without the launcher starts one.
   return async () => begin(await taskRuntime(call))
