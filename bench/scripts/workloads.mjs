@@ -16,10 +16,16 @@ export function stamp (ms) {
   return [scoop.workerName, at]
 }
 
-/** Waits until every peer has joined, so that no timed part includes a worker's start. */
+/**
+ * Waits until every peer has joined, so that no timed part includes a worker's start. It sleeps
+ * between looks: a loop of tasks would take the CPU the workers need to start, and its garbage
+ * counted in the origin's peak RSS (the 10M-item map's row: 168-193 MiB with the loop, 149-152
+ * with sleeps, as bench/profile/workloads.mjs does).
+ */
 async function fullMesh (want) {
   const deadline = Date.now() + 30_000
-  while (scoop.size < want && Date.now() < deadline) await futures.submit(whoAmI)
+  while (scoop.size < want && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 5))
+  await futures.submit(whoAmI)
 }
 
 const check = (ok, what) => { if (!ok) throw new Error(`wrong result: ${what}`) }
