@@ -106,14 +106,14 @@ export const GET_CONST_DEFAULT_TIMEOUT_MS = 10_000
 export const CONST_FETCH_RETRY_MS = 1000
 
 /**
- * A map chunk aims at this much work, so per-chunk overhead stays small against the work itself.
- * Each chunk costs its two hosts CPU time (thread wake-ups, messages, libp2p), taken from the
- * executors when every core runs one: an 800-item pi map cost the hosts 80-90 ms each with 20 ms
- * chunks, 30-70 ms with 100 ms chunks, and the 200-item pi bench went from 1.6x to 1.75x over
- * serial (bench/profile/README.md). Near the end chunks shrink anyway (see ChunkSizer), so the
- * peers still finish together.
+ * A map chunk aims at this much work, so per-chunk overhead stays small against the work itself
+ * and chunks stay small against each peer's share. Each chunk costs its two hosts CPU time,
+ * taken from the executors when every core runs one: with 100 ms chunks the 2-worker pi bench
+ * ran 5-8 % faster (1.70x against 1.62x over serial), but the simulator's scaling curve (1 s of
+ * 1 ms items per peer) kept 91.9-97.3 % of workers busy instead of 96.4-98.4 %; 50 ms gave
+ * neither (bench/profile/README.md). What should go is the hosts' cost per chunk.
  */
-export const MAP_CHUNK_TARGET_MS = 100
+export const MAP_CHUNK_TARGET_MS = 20
 /** Never more items than this in one chunk (bounds memory per message and keeps work stealable). */
 export const MAP_CHUNK_MAX_ITEMS = 2048
 /** Encoded size above which a chunk is cut, whatever its item count. */

@@ -439,9 +439,10 @@ export class Scheduler {
   }
 
   private onStolenTasks (victim: PeerId, tasks: Task[], load: number): void {
-    // A peer that gives work and has more is no thief: its waiting request is void. Answered, it
-    // sent the peer its own tasks back, late (the flood's slow runs: 80 ms on a busy host).
-    if (load > 0) this.parkedThieves.delete(victim)
+    // A peer that gives work had work to give, so it has withdrawn the request it left waiting
+    // here (advertiseLoad); answered, it got its own tasks back, late (a flood's slow runs: 84 ms).
+    // An empty answer withdraws nothing, whatever load it reports: that peer still waits.
+    if (tasks.length > 0) this.parkedThieves.delete(victim)
     const answersAhead = this.stealTarget === victim && this.stealingAhead
     if (this.stealTarget === victim) this.stealTarget = null
     if (this.parkedAt === victim && tasks.length > 0) this.parkedAt = null

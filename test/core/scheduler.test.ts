@@ -428,5 +428,18 @@ describe('core/Scheduler', () => {
       assert.deepEqual(sends(actions, 'tasks'), [], 'none of O\'s tasks sent back to it')
       assert.ok(executed(actions).length > 0, 'W runs what it stole')
     })
+
+    it('an empty answer does not withdraw the request its sender left waiting, whatever load it reports', () => {
+      // O answers W's steal empty-handed (its one task is for its own free executor) while its own
+      // request waits at W: dropped, O would wait for an answer that never comes.
+      const w = new Scheduler({ self: 'W', executorSlots: 1 })
+      w.onPeerJoined('O', 0, 0)
+      w.onMessage('O', { t: 'steal', wait: true }, 0)
+      w.takeActions()
+      w.onMessage('O', { t: 'tasks', tasks: [], load: 1 }, 1)
+      w.submit(task('W', 1), 2) // runs here at once
+      w.submit(task('W', 2), 2) // queued while the executor is busy: goes to the waiting O
+      assert.deepEqual(sends(w.takeActions(), 'tasks').map(x => x.to), ['O'])
+    })
   })
 })
