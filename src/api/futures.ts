@@ -26,16 +26,10 @@ export interface SubmitOptions extends RetryOptions {}
 
 /** The value of a map: await it for an array, or iterate it with `for await` for results as they come, in order. */
 export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
-  private started: MapRun<R> | Promise<MapRun<R>> | undefined
   private iterated = false
 
   /** `start`: the map itself when the mesh is up, or a promise of it (the embedded mesh is starting). */
   constructor (private readonly start: () => MapRun<R> | Promise<MapRun<R>>) {}
-
-  private run (): MapRun<R> | Promise<MapRun<R>> {
-    this.started ??= this.start()
-    return this.started
-  }
 
   [Symbol.asyncIterator] (): AsyncIterator<R> {
     const run = this.consume()
@@ -54,10 +48,11 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
     return this.collect().then(onFulfilled, onRejected)
   }
 
+  /** Starts the map, once: a map result can be consumed only once. */
   private consume (): MapRun<R> | Promise<MapRun<R>> {
     if (this.iterated) throw new InvalidArgumentError('a map result can be consumed only once')
     this.iterated = true
-    return this.run()
+    return this.start()
   }
 
   private async collect (): Promise<R[]> {

@@ -41,15 +41,15 @@ export interface SchedulerInit {
   executorSlots?: number
 }
 
+/** An offered task the executor ran itself (see Scheduler.onLocalResults). */
+export interface LocalResult { seq: number, ok: boolean, data: Uint8Array, ms: number }
+
 /**
  * The executor's runs of its own tasks. An executor may run a task it submitted at once, on its
  * own thread, without the round trips through this scheduler: such a task is *offered* (see
  * `submitAll`), and whichever side takes it first runs it, the executor or this scheduler (which
  * gives it to a thief). The runtime implements it in shared memory (TaskClaims).
  */
-/** An offered task the executor ran itself (see Scheduler.onLocalResults). */
-export interface LocalResult { seq: number, ok: boolean, data: Uint8Array, ms: number }
-
 export interface LocalRuns {
   /** Takes an offered task for this scheduler to hand out; false if the executor took it first. */
   take: (seq: number) => boolean
