@@ -1,7 +1,7 @@
 // `futures`: SCOOP's futures module with JS idioms. Thin: it checks the call, then hands the
 // work to this thread's executor (starting the embedded mesh on first use).
 
-import { Future } from '../runtime/future.js'
+import { Future, type TaskCanceller } from '../runtime/future.js'
 import { MapRun } from '../runtime/map-run.js'
 import { taskRuntime, readyRuntime } from '../runtime/context.js'
 import { assertEncodable, decodeValue, deserializeError, encodeChecked, isImmutable } from '../runtime/encoding.js'
@@ -224,9 +224,7 @@ export function submitWith<F extends (...args: any[]) => any> (options: SubmitOp
 }
 
 function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], options: SubmitOptions, call: string): Future<Awaited<ReturnType<F>>> {
-  type R = Awaited<ReturnType<F>>
   FunctionRegistry.precheck(fn, call)
-  const label = `${fn.name}()`
   let plain = true
   for (let k = 0; k < args.length; k++) {
     if (isImmutable(args[k])) continue
@@ -234,32 +232,50 @@ function submitTask<F extends (...args: any[]) => any> (fn: F, args: unknown[], 
     assertEncodable(args[k], () => `argument ${k + 1} of ${call}(${fn.name})`)
   }
   const payload = encodeChecked(args, () => `the arguments of ${call}(${fn.name})`)
-  let seq: number | undefined
-  let rt = readyRuntime()
-  const future = new Future<R>(label, () => { if (seq !== undefined) rt?.cancel(seq) })
-  const send = (r: ExecutorRuntime): void => {
-    rt = r
-    seq = r.submit(r.registry.referenceOf(fn, call), payload, 0, {
-      onResult: (ok, data, _peer, _ms, plain) => {
-        let outcome: { ok: true, value: R } | { ok: false, error: Error }
-        try {
-          outcome = ok ? { ok: true, value: (plain !== undefined ? plain.value : decodeValue(data)) as R } : { ok: false, error: deserializeError(decodeValue(data) as any) }
-        } catch (err) {
-          outcome = { ok: false, error: err as Error }
-        }
-        future.settle(outcome)
-      },
-      onStarted: () => { future.markRunning() },
-      // (A rest parameter's array: nobody else holds it.)
-      plainArgs: plain ? args : undefined
-    }, options.retries)
-  }
+  // (A rest parameter's array: nobody else holds it.)
+  const task = new SubmittedTask<Awaited<ReturnType<F>>>(`${fn.name}()`, plain ? args : undefined)
+  const rt = readyRuntime()
   if (rt != null) {
-    send(rt)
+    task.send(rt, fn, call, payload, options.retries)
   } else {
-    taskRuntime(call).then(r => { if (!future.cancelled()) send(r) }).catch(err => { future.settle({ ok: false, error: err }) })
+    taskRuntime(call).then(r => { if (!task.future.cancelled()) task.send(r, fn, call, payload, options.retries) }).catch(err => { task.future.settle({ ok: false, error: err }) })
   }
-  return future
+  return task.future
+}
+
+/**
+ * A task of futures.submit on its way: what the executor calls back (see Submission), and what
+ * its Future cancels. One object for all of these, not a closure each: a flood holds thousands.
+ */
+class SubmittedTask<R> implements TaskCanceller {
+  readonly future: Future<R>
+  private rt: ExecutorRuntime | undefined
+  private seq: number | undefined
+
+  constructor (label: string, readonly plainArgs: unknown[] | undefined) {
+    this.future = new Future<R>(label, this)
+  }
+
+  send (rt: ExecutorRuntime, fn: (...args: any[]) => any, call: string, payload: Uint8Array, retries: number | undefined): void {
+    this.rt = rt
+    this.seq = rt.submit(rt.registry.referenceOf(fn, call), payload, 0, this, retries)
+  }
+
+  cancelTask (): void {
+    if (this.seq !== undefined) this.rt?.cancel(this.seq)
+  }
+
+  onResult (ok: boolean, data: Uint8Array, _peer: string, _ms: number, plain?: { value: unknown }): void {
+    let outcome: { ok: true, value: R } | { ok: false, error: Error }
+    try {
+      outcome = ok ? { ok: true, value: (plain !== undefined ? plain.value : decodeValue(data)) as R } : { ok: false, error: deserializeError(decodeValue(data) as any) }
+    } catch (err) {
+      outcome = { ok: false, error: err as Error }
+    }
+    this.future.settle(outcome)
+  }
+
+  onStarted (): void { this.future.markRunning() }
 }
 
 export type ReturnWhen = 'FIRST_COMPLETED' | 'FIRST_EXCEPTION' | 'ALL_COMPLETED'

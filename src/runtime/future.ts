@@ -11,21 +11,35 @@ const log = threadLogger('scoop:future')
 type State = 'pending' | 'running' | 'finished'
 type DoneCallback<T> = (future: Future<T>) => void
 
+/** What a Future asks to drop its task when it is cancelled. */
+export interface TaskCanceller {
+  cancelTask: () => void
+}
+
+const SETTLED = Promise.resolve()
+
 export class Future<T = unknown> implements PromiseLike<T> {
   private state: State = 'pending'
   // Typed loosely so that Future<T> is covariant: a Future<number> is a Future<unknown>.
   private outcome: { ok: true, value: unknown } | { ok: false, error: Error } | undefined
   private isCancelled = false
-  private callbacks: Array<DoneCallback<any>> = []
-  private readonly settled: Promise<void>
-  private markSettled!: () => void
+  // The rest is made only when asked for: a flood of tasks holds thousands of futures at once,
+  // and each object they hold made the garbage collector's copies of them longer.
+  private callbacks: Array<DoneCallback<any>> | undefined
+  /** Resolves once settled; made by the first one to wait while the future is pending. */
+  private settledPromise: Promise<void> | undefined
+  private markSettled: (() => void) | undefined
 
   /**
    * @param label names the call in timeout errors, e.g. "future of test()"
-   * @param onCancel asks the scheduler to drop the task; the Future is cancelled either way
+   * @param canceller asks the scheduler to drop the task; the Future is cancelled either way
    */
-  constructor (readonly label: string, private readonly onCancel: () => void) {
-    this.settled = new Promise<void>(resolve => { this.markSettled = resolve })
+  constructor (readonly label: string, private readonly canceller: TaskCanceller) {}
+
+  private get settled (): Promise<void> {
+    if (this.state === 'finished') return SETTLED
+    this.settledPromise ??= new Promise<void>(resolve => { this.markSettled = resolve })
+    return this.settledPromise
   }
 
   /** True if the task is running on some peer now. */
@@ -47,7 +61,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.isCancelled) return true
     if (this.state !== 'pending') return false
     this.isCancelled = true
-    this.onCancel()
+    this.canceller.cancelTask()
     this.settle({ ok: false, error: new CancelledError(`${this.label} was cancelled`) })
     return true
   }
@@ -72,7 +86,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** Calls `cb(future)` once when the future is done (at once if it already is). Errors in `cb` are logged. */
   addDoneCallback (cb: DoneCallback<T>): void {
     if (this.state === 'finished') this.invoke(cb)
-    else this.callbacks.push(cb)
+    else (this.callbacks ??= []).push(cb)
   }
 
   then<R1 = T, R2 = never> (
@@ -98,10 +112,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.state === 'finished') return
     this.state = 'finished'
     this.outcome = outcome
-    this.markSettled()
+    this.markSettled?.()
     const callbacks = this.callbacks
-    this.callbacks = []
-    for (const cb of callbacks) this.invoke(cb)
+    this.callbacks = undefined
+    if (callbacks !== undefined) for (const cb of callbacks) this.invoke(cb)
   }
 
   private invoke (cb: DoneCallback<T>): void {
