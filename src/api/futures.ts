@@ -28,8 +28,8 @@ export interface SubmitOptions extends RetryOptions {}
 export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
   private iterated = false
 
-  /** `start`: the map itself when the mesh is up, or a promise of it (the embedded mesh is starting). */
-  constructor (private readonly start: () => MapRun<R> | Promise<MapRun<R>>) {}
+  /** `run`: the map itself when the mesh is up, or how to start it once the embedded mesh has started. */
+  constructor (private readonly run: MapRun<R> | (() => Promise<MapRun<R>>)) {}
 
   [Symbol.asyncIterator] (): AsyncIterator<R> {
     const run = this.consume()
@@ -52,7 +52,7 @@ export class MapResult<R> implements PromiseLike<R[]>, AsyncIterable<R> {
   private consume (): MapRun<R> | Promise<MapRun<R>> {
     if (this.iterated) throw new InvalidArgumentError('a map result can be consumed only once')
     this.iterated = true
-    return this.start()
+    return this.run instanceof MapRun ? this.run : this.run()
   }
 
   private async collect (): Promise<R[]> {
@@ -73,11 +73,12 @@ function splitOptions (rest: unknown[], call: string): { iterables: Array<Iterab
     }
   }
   if (rest.length === 0) throw new InvalidArgumentError(`${call}: at least one iterable of inputs is needed`)
-  rest.forEach((it, k) => {
+  for (let k = 0; k < rest.length; k++) {
+    const it = rest[k]
     if (it == null || typeof (it as any)[Symbol.iterator] !== 'function') {
       throw new InvalidArgumentError(`${call}: argument ${k + 2} is not iterable (got ${it === null ? 'null' : typeof it}); pass arrays, Sets, generators or other iterables`)
     }
-  })
+  }
   return { iterables: rest as Array<Iterable<unknown>>, options }
 }
 
@@ -138,17 +139,15 @@ function knownLength (iterables: Array<Iterable<unknown>>): number | undefined {
 
 const labelOf = (call: string, fn: unknown): string => `${call}(${(fn as Function)?.name || 'anonymous'})`
 
-function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: boolean): () => MapRun<R> | Promise<MapRun<R>> {
+/** The map, started at once if the mesh is up; else how to start it (see MapResult). `rest`: the call's own rest array (options are taken off it). */
+function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: boolean): MapRun<R> | (() => Promise<MapRun<R>>) {
   FunctionRegistry.precheck(fn, call)
   const { iterables, options } = splitOptions(rest, call)
   const label = labelOf(call, fn)
   const begin = (rt: ExecutorRuntime): MapRun<R> =>
     new MapRun<R>(rt, rt.registry.referenceOf(fn, call), label, new Zip(iterables), knownLength(iterables), { ...options, ordered })
   const rt = readyRuntime()
-  if (rt != null) {
-    const run = begin(rt)
-    return () => run
-  }
+  if (rt != null) return begin(rt)
   // No mesh yet: the first call of a script run without the launcher starts one.
   return async () => begin(await taskRuntime(call))
 }
@@ -165,14 +164,14 @@ function startMap<R> (call: string, fn: Function, rest: unknown[], ordered: bool
 export function map<F extends (...args: any[]) => any, I extends Array<Iterable<unknown>>> (
   fn: F, ...inputs: [...I] | [...I, MapOptions]
 ): MapResult<Awaited<ReturnType<F>>> {
-  return new MapResult(startMap(`futures.map`, fn, [...inputs], true))
+  return new MapResult(startMap(`futures.map`, fn, inputs, true))
 }
 
 /** Like map, but results come in the order they complete. */
 export function mapAsCompleted<F extends (...args: any[]) => any> (
   fn: F, ...inputs: Array<Iterable<unknown> | MapOptions>
 ): AsyncIterable<Awaited<ReturnType<F>>> {
-  return new MapResult(startMap(`futures.mapAsCompleted`, fn, [...inputs], false))
+  return new MapResult(startMap(`futures.mapAsCompleted`, fn, inputs, false))
 }
 
 /**
@@ -184,7 +183,7 @@ export async function mapReduce<R> (mapFn: (...args: any[]) => R | Promise<R>, r
   if (typeof reduceFn !== 'function') throw new InvalidArgumentError('futures.mapReduce: the reduction must be a function')
   let acc: Awaited<R> | undefined
   let first = true
-  for await (const value of new MapResult<Awaited<R>>(startMap('futures.mapReduce', mapFn, [...inputs], true))) {
+  for await (const value of new MapResult<Awaited<R>>(startMap('futures.mapReduce', mapFn, inputs, true))) {
     acc = first ? value : reduceFn(acc as Awaited<R>, value)
     first = false
   }
@@ -196,7 +195,7 @@ export async function mapReduce<R> (mapFn: (...args: any[]) => R | Promise<R>, r
 export async function mapScan<R> (mapFn: (...args: any[]) => R | Promise<R>, reduceFn: (acc: Awaited<R>, next: Awaited<R>) => Awaited<R>, ...inputs: Array<Iterable<unknown> | MapOptions>): Promise<Array<Awaited<R>>> {
   if (typeof reduceFn !== 'function') throw new InvalidArgumentError('futures.mapScan: the reduction must be a function')
   const out: Array<Awaited<R>> = []
-  for await (const value of new MapResult<Awaited<R>>(startMap('futures.mapScan', mapFn, [...inputs], true))) {
+  for await (const value of new MapResult<Awaited<R>>(startMap('futures.mapScan', mapFn, inputs, true))) {
     out.push(out.length === 0 ? value : reduceFn(out[out.length - 1], value))
   }
   return out

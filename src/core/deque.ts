@@ -2,7 +2,8 @@
 // (newest, LIFO, depth-first for nested tasks); thieves take from the front (oldest, FIFO).
 
 export class Deque<T> {
-  private items: Array<T | undefined> = new Array(16)
+  // (Empty until the first push: a map in order, say, never uses its deque of results.)
+  private items: Array<T | undefined> = []
   private head = 0
   private count = 0
 
@@ -60,7 +61,7 @@ export class Deque<T> {
   }
 
   private grow (): void {
-    const bigger: Array<T | undefined> = new Array(this.items.length * 2)
+    const bigger: Array<T | undefined> = new Array(Math.max(16, this.items.length * 2))
     for (let k = 0; k < this.count; k++) bigger[k] = this.items[(this.head + k) % this.items.length]
     this.items = bigger
     this.head = 0

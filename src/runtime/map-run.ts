@@ -54,6 +54,8 @@ export class MapRun<R> implements AsyncIterator<R> {
   private readonly window: number
   private readonly total: number | undefined
   private readonly progress: ProgressBar | undefined
+  /** Fails the map when its signal aborts (made only for a map with a signal: a nested map of two items is common). */
+  private abortListener: (() => void) | undefined
 
   constructor (
     private readonly rt: ExecutorRuntime,
@@ -71,8 +73,12 @@ export class MapRun<R> implements AsyncIterator<R> {
         this.fail(new TimeoutError(`${label} timed out after ${options.timeout} ms (${this.consumed} results consumed, ${this.inFlight.size} chunks still running)`))
       }, options.timeout)
     }
-    options.signal?.addEventListener('abort', this.onAbort, { once: true })
-    if (options.signal?.aborted === true) this.onAbort()
+    const signal = options.signal
+    if (signal !== undefined) {
+      this.abortListener = () => { this.fail(signal.reason ?? new Error(`${this.label} was aborted`)) }
+      signal.addEventListener('abort', this.abortListener, { once: true })
+    }
+    if (signal?.aborted === true) this.abortListener?.()
     else this.refill()
   }
 
@@ -156,9 +162,6 @@ export class MapRun<R> implements AsyncIterator<R> {
     return { value: undefined, done: true }
   }
 
-  private readonly onAbort = (): void => {
-    this.fail(this.options.signal?.reason ?? new Error(`${this.label} was aborted`))
-  }
 
   private fail (error: Error): void {
     if (this.failure != null || this.finished) return
@@ -170,7 +173,7 @@ export class MapRun<R> implements AsyncIterator<R> {
     if (this.finished) return
     this.finished = true
     if (this.timer !== undefined) clearTimeout(this.timer)
-    this.options.signal?.removeEventListener('abort', this.onAbort)
+    if (this.abortListener !== undefined) this.options.signal?.removeEventListener('abort', this.abortListener)
     this.progress?.stop()
     this.stopInputs()
     for (const chunk of this.inFlight.values()) this.rt.cancel(chunk.seq)
@@ -240,17 +243,13 @@ export class MapRun<R> implements AsyncIterator<R> {
     const count = items.length
     this.bytesPerItem = Math.max(this.bytesPerItem * 0.5, payload.byteLength / count)
     // (The handler keeps the count, not the items: they are in the payload now.)
-    const seq = this.rt.submit(this.fn, payload, count, {
-      onResult: (ok, data, peer, ms, plain) => { this.onChunkResult(start, count, ok, data, ms, peer, plain?.value as ChunkResult | undefined) },
-      inOrderWith: this,
-      // (The item lists come fresh from the zipped inputs: nobody else holds them.)
-      plainArgs: plain ? items : undefined
-    }, this.options.retries)
+    // (The item lists come fresh from the zipped inputs: nobody else holds them.)
+    const seq = this.rt.submit(this.fn, payload, count, new ChunkSubmission(this, start, count, plain ? items : undefined), this.options.retries)
     this.inFlight.set(start, { start, count, seq })
   }
 
   /** `plain`: the chunk's result itself, when it ran here (see ResultHandler); else it is decoded from `data`. */
-  private onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, peer: string, plain: ChunkResult | undefined): void {
+  onChunkResult (start: number, count: number, ok: boolean, data: Uint8Array, ms: number, peer: string, plain: ChunkResult | undefined): void {
     if (!this.inFlight.delete(start) || this.finished) return
     log.trace('%s: chunk at %d of %d items took %d ms on %s', this.label, start, count, Math.round(ms), peer)
     this.sizer.observe(ms, count)
@@ -281,5 +280,17 @@ export class MapRun<R> implements AsyncIterator<R> {
     }
     this.refill()
     this.notify()
+  }
+}
+
+/** A chunk of a map on its way: what the executor calls back (see Submission). One object, not a closure too. */
+class ChunkSubmission {
+  constructor (private readonly run: MapRun<unknown>, private readonly start: number, private readonly count: number, readonly plainArgs: unknown[] | undefined) {}
+
+  /** Chunks of one map that run here run in their order (see Submission.inOrderWith). */
+  get inOrderWith (): object { return this.run }
+
+  onResult (ok: boolean, data: Uint8Array, peer: string, ms: number, plain?: { value: unknown }): void {
+    this.run.onChunkResult(this.start, this.count, ok, data, ms, peer, plain?.value as ChunkResult | undefined)
   }
 }
