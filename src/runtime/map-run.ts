@@ -74,7 +74,7 @@ export class MapRun<R> implements AsyncIterator<R> {
       }, options.timeout)
     }
     const signal = options.signal
-    if (signal !== undefined) {
+    if (signal != null) {
       this.abortListener = () => { this.fail(signal.reason ?? new Error(`${this.label} was aborted`)) }
       signal.addEventListener('abort', this.abortListener, { once: true })
     }
