@@ -162,7 +162,6 @@ export class MapRun<R> implements AsyncIterator<R> {
     return { value: undefined, done: true }
   }
 
-
   private fail (error: Error): void {
     if (this.failure != null || this.finished) return
     this.failure = error

@@ -65,14 +65,16 @@ describe('dashboard (--dashboard)', function () {
     run = spawn(process.execPath, [CLI, '-n', '2', '--dashboard', '0', fixture('dashboardRun.ts'), '2'], {
       cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEBUG: 'scoop:host,scoop:launch,scoop:run,scoop:mesh' }
     })
-    run.stdout?.on('data', (d: Buffer) => { output += d.toString() })
-    run.stderr?.on('data', (d: Buffer) => { output += d.toString() })
+    // (Only the end is ever shown: keep it bounded over a long run.)
+    const keep = (d: Buffer): void => { output = (output + d.toString()).slice(-20_000) }
+    run.stdout?.on('data', keep)
+    run.stderr?.on('data', keep)
     const [, served] = await waitForOutput(run, 'stderr', /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/)
     url = served
-    await waitForOutput(run, 'stdout', /READY/).catch((err: Error) => { throw new Error(`${err.message}\nthe run's output and log:\n${output.slice(-20_000)}`) })
+    await waitForOutput(run, 'stdout', /READY/).catch((err: Error) => { throw new Error(`${err.message}\nthe run's output and log:\n${output}`) })
   })
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') process.stdout.write(`the run's output and log (its last 20 000 characters):\n${output.slice(-20_000)}\n`)
+    if (this.currentTest?.state === 'failed') process.stdout.write(`the run's output and log (its last 20 000 characters):\n${output}\n`)
   })
   after(async () => {
     assert.deepEqual(await endGroup(run.pid as number), [], 'no process left behind')
