@@ -119,7 +119,9 @@ describe('a run over ssh hosts (--hosts) across real links', function () {
     await run.waitForLine(/MAPPING/, { timeoutMs: 60_000 })
     // The link to b drops: its sshd session dies (the listener stays).
     for (const pid of lab.pids(b)) if (pid !== ssh.server(b)?.pid) process.kill(pid, 'SIGKILL')
-    assert.equal(await run.exited, 0, outputOf(run))
+    // Bounded below the test's timeout, so that a run that hangs (once, in a full suite) fails with its output.
+    const ended = await Promise.race([run.exited, new Promise(resolve => { setTimeout(resolve, 120_000, 'still running after 120 s').unref() })])
+    assert.equal(ended, 0, outputOf(run))
     assert.ok(resultOf(run)?.ok, outputOf(run))
     assert.match(run.stderr.join('\n'), new RegExp(`host ${b.address.replace(/\./g, '\\.')}: the link closed`))
     assert.deepEqual(await leftoversOn(lab, [a, b, c], [ssh.server(b), ssh.server(c)]), [])
