@@ -150,6 +150,11 @@ export const BOOTSTRAP_RETRY_MS = 2000
 /** An origin joining a mesh tries its --join peers this often, for up to ORIGIN_JOIN_WITHIN_MS, before it gives up. */
 export const JOIN_RETRY_MS = 250
 export const ORIGIN_JOIN_WITHIN_MS = 10_000
+/**
+ * A worker started for one run tries its origin for this long: long enough for a dial that
+ * stalled (an origin busy for seconds on a loaded machine, say) to time out and be made again.
+ */
+export const RUN_WORKER_JOIN_WITHIN_MS = 30_000
 
 /** After the link to a bootstrap peer drops, the first try to get it back (a restarted worker needs a moment to listen again). */
 export const REJOIN_DELAY_MS = 500

@@ -7,7 +7,7 @@ import '../polyfill.js'
 import { PeerHost } from '../runtime/peer-host.js'
 import { newPeerIdentity } from '../mesh/node.js'
 import type { WorkerConfig, WorkerReport } from './local.js'
-import { LEAVE_GRACE_MS, RECYCLE_CHECK_MS, RECYCLE_EXIT_CODE } from '../defaults.js'
+import { LEAVE_GRACE_MS, RECYCLE_CHECK_MS, RECYCLE_EXIT_CODE, RUN_WORKER_JOIN_WITHIN_MS } from '../defaults.js'
 import { startWorkerExecutor } from './executor-threads.js'
 import { messageWriter } from './messages.js'
 import { processWorkerName } from '../runtime/thread-messages.js'
@@ -82,7 +82,7 @@ async function start (config: WorkerConfig): Promise<void> {
   if (config.run != null) {
     // Load the run's module while joining: the worker takes part as soon as both are done.
     host.learnRun(config.run)
-    await Promise.all(config.bootstrap.map(async addr => { await host.join(addr) }))
+    await host.joinAny(config.bootstrap, RUN_WORKER_JOIN_WITHIN_MS)
   } else {
     // A long-lived worker outlives an unreachable or restarted peer: it says so and keeps trying.
     for (const addr of config.bootstrap) host.keepLinked(addr)

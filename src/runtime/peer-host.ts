@@ -207,9 +207,9 @@ export class PeerHost implements RunHost {
    * joined a mesh take itself for the broker of a mesh of one, and number its first constant
    * where nobody else would ever see it (its tasks then waited for that constant forever).
    */
-  async join (address: string): Promise<void> {
+  async join (address: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<void> {
     try {
-      const signal = AbortSignal.timeout(DIAL_TIMEOUT_MS)
+      const signal = AbortSignal.timeout(timeoutMs)
       const peer = await this.mesh.dial(address, { signal })
       await this.introduced(peer, signal)
     } catch (err) {
@@ -250,15 +250,21 @@ export class PeerHost implements RunHost {
 
   /**
    * Joins at least one of `addresses`, trying again for up to `withinMs` (a long-lived worker
-   * may be restarting just then); throws the last error if none could be reached by then.
+   * may be restarting just then, a dial may stall); throws the last error if none could be
+   * reached by then. Resolves at the first join: a --join peer that is down does not hold it up.
    */
-  async joinAny (addresses: string[], withinMs: number): Promise<void> {
+  async joinAny (addresses: string[], withinMs: number, attemptMs = DIAL_TIMEOUT_MS): Promise<void> {
+    if (addresses.length === 0) return
     const deadline = Date.now() + withinMs
     for (;;) {
-      const outcomes = await Promise.allSettled(addresses.map(async addr => { await this.join(addr) }))
-      const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected')
-      if (failed.length < outcomes.length) return
-      if (Date.now() + JOIN_RETRY_MS > deadline) throw failed[0].reason
+      try {
+        await Promise.any(addresses.map(async addr => { await this.join(addr, attemptMs) }))
+        return
+      } catch (err) {
+        const errors = (err as AggregateError).errors
+        if (Date.now() + JOIN_RETRY_MS > deadline) throw errors[errors.length - 1]
+        log('no peer of %s reached yet (%s); trying again', addresses.join(' '), (errors[0] as Error).message)
+      }
       await new Promise(resolve => setTimeout(resolve, JOIN_RETRY_MS))
     }
   }
