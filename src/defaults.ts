@@ -76,6 +76,8 @@ export const STARTED_NOTICE_DELAY_MS = 2
  * rejects with TaskQuarantinedError instead of killing worker after worker.
  */
 export const MAX_TASK_LOSSES = 3
+/** Lost peers a scheduler remembers, to recognise a late notice naming one (see Scheduler.onMoved). */
+export const DEPARTED_PEERS_KEPT = 1024
 
 /**
  * A peer whose queue turns non-empty tells this many random peers (every peer, in a mesh this

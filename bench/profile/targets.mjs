@@ -30,6 +30,7 @@ const TARGETS = {
   one: { args: ['one'], wall: true, unit: 's', target: '≤ 0.20 s', pick: (_, ms) => ms / 1000 },
   remote: { args: ['roundtrip'], extra: ['--no-origin-tasks'], unit: 'µs', target: '≤ 200 µs', pick: o => o.medianUs },
   local: { args: ['roundtrip'], unit: 'µs', target: '≤ 50 µs', pick: o => o.medianUs },
+  map: { args: ['map', '100000'], unit: 'items/s', target: '≥ mp.Pool', pick: o => o.perSecond },
   flood: { args: ['flood', '20000'], unit: 'tasks/s', target: '≥ 100 000/s', pick: o => o.perSecond },
   tree: { args: ['tree', '11'], unit: 'tasks/s', target: '≥ 50 000/s', pick: o => o.perSecond },
   pi: { args: ['pi', '200', '200000'], unit: '×', target: '≥ 1.9×', pick: o => o.speedUp },

@@ -76,6 +76,14 @@ if (scoop.isOrigin) {
     })
     if (r.value !== n * (n - 1) / 2) throw new Error(`wrong flood sum ${r.value}`)
     out = { ms: r.ms, perSecond: Math.round(n / r.ms * 1000), cpuUsPerTask: Math.round(r.cpuMs * 1000 / n) }
+  } else if (workload === 'map') {
+    // `await futures.map` of an array of identity tasks, default options (the bench's 100k map).
+    await fullMesh(peers)
+    const n = Number(a ?? 100_000)
+    const input = Array.from({ length: n }, (_, i) => i)
+    const r = await timed(() => futures.map(identity, input))
+    if (r.value.length !== n || r.value[n - 1] !== n - 1) throw new Error('wrong map result')
+    out = { ms: r.ms, perSecond: Math.round(n / r.ms * 1000), cpuUsPerTask: Math.round(r.cpuMs * 1000 / n * 1000) / 1000 }
   } else if (workload === 'tree') {
     await fullMesh(peers)
     const depth = Number(a ?? 11)

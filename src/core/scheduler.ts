@@ -7,7 +7,7 @@ import { Deque } from './deque.js'
 import { RandomSet } from './random-set.js'
 import { taskWireBytes, type FunctionRef, type PeerId, type Task, type WireMessage } from './wire.js'
 import {
-  EXECUTOR_BATCH_MS, EXECUTOR_MAX_BATCH, EXECUTOR_SLOTS, LOAD_ADVERT_FANOUT, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, STARTED_NOTICE_DELAY_MS,
+  EXECUTOR_BATCH_MS, EXECUTOR_MAX_BATCH, EXECUTOR_SLOTS, LOAD_ADVERT_FANOUT, MAX_SUSPENDED_TASKS, MAX_TASK_LOSSES, DEPARTED_PEERS_KEPT, STARTED_NOTICE_DELAY_MS,
   STEAL_MAX_BYTES,
   STEAL_BACKOFF_MAX_MS, STEAL_BACKOFF_MIN_MS, STEAL_PROBES_BEFORE_BACKOFF
 } from '../defaults.js'
@@ -93,6 +93,8 @@ export class Scheduler {
   private readonly suspended = new Set<string>()
   /** Linked peers (a RandomSet: random picks in O(1)). */
   private readonly peerIds = new RandomSet<PeerId>()
+  /** Peers that left, the latest DEPARTED_PEERS_KEPT: a 'moved' notice naming one comes after its loss. */
+  private readonly departed = new Set<PeerId>()
   /** Peers last heard (hello, advert, steal answer) to have queued work: an idle peer steals from a random one of them. */
   private readonly loadedPeers = new RandomSet<PeerId>()
   /** Stolen tasks running here whose owner has not yet been told they started (see STARTED_NOTICE_DELAY_MS). */
@@ -312,6 +314,7 @@ export class Scheduler {
   onPeerJoined (peer: PeerId, load: number, now: number): void {
     this.now = now
     this.peerIds.add(peer)
+    this.departed.delete(peer)
     this.setPeerLoad(peer, load)
     this.pump()
   }
@@ -320,30 +323,13 @@ export class Scheduler {
   onPeerLeft (peer: PeerId, now: number): void {
     this.now = now
     if (!this.peerIds.delete(peer)) return
+    this.departed.add(peer)
+    if (this.departed.size > DEPARTED_PEERS_KEPT) this.departed.delete(this.departed.values().next().value as PeerId)
     this.loadedPeers.delete(peer)
     if (this.stealTarget === peer) this.stealTarget = null
     if (this.parkedAt === peer) this.parkedAt = null
     this.parkedThieves.delete(peer)
-    for (const [seq, entry] of this.owned) {
-      if (entry.location !== peer) continue
-      entry.losses++
-      if (entry.retries !== undefined && entry.losses > entry.retries) {
-        // Not to be run again (it may have run there already): its owner is told.
-        this.owned.delete(seq)
-        this.actions.push({ type: 'lost', seq, peer, retries: entry.retries })
-        continue
-      }
-      if (entry.losses >= MAX_TASK_LOSSES) {
-        // Most likely the task itself kills its workers: stop feeding it more of them.
-        this.owned.delete(seq)
-        this.actions.push({ type: 'quarantined', seq, lastPeer: peer, losses: entry.losses })
-        continue
-      }
-      entry.location = null
-      entry.started = false
-      this.deque.push(entry.task)
-      this.stats.requeued++
-    }
+    for (const [seq, entry] of this.owned) if (entry.location === peer) this.lostWith(seq, entry, peer)
     for (const [key, notice] of this.startNotices) if (notice.owner === peer) this.startNotices.delete(key)
     // Work owned by the lost peer can no longer be delivered anywhere.
     this.deque.removeWhere(t => t.owner === peer)
@@ -351,6 +337,27 @@ export class Scheduler {
       if (this.waitingForConsts[i].owner === peer) this.waitingForConsts.splice(i, 1)
     }
     this.pump()
+  }
+
+  /** An own task was at `peer`, which is gone: queued again, or reported (retries spent, or quarantined). */
+  private lostWith (seq: number, entry: OwnedTask, peer: PeerId): void {
+    entry.losses++
+    if (entry.retries !== undefined && entry.losses > entry.retries) {
+      // Not to be run again (it may have run there already): its owner is told.
+      this.owned.delete(seq)
+      this.actions.push({ type: 'lost', seq, peer, retries: entry.retries })
+      return
+    }
+    if (entry.losses >= MAX_TASK_LOSSES) {
+      // Most likely the task itself kills its workers: stop feeding it more of them.
+      this.owned.delete(seq)
+      this.actions.push({ type: 'quarantined', seq, lastPeer: peer, losses: entry.losses })
+      return
+    }
+    entry.location = null
+    entry.started = false
+    this.deque.push(entry.task)
+    this.stats.requeued++
   }
 
   onMessage (from: PeerId, msg: WireMessage, now: number): void {
@@ -570,7 +577,13 @@ export class Scheduler {
     for (const seq of seqs) {
       const entry = this.owned.get(seq)
       if (entry == null || entry.started) continue
-      entry.location = to === this.self ? null : to
+      if (this.departed.has(to)) {
+        // The notice trails the loss of the peer it names (they came over different links):
+        // the task went down with it. (A peer not met yet may well be alive: it is trusted.)
+        this.lostWith(seq, entry, to)
+      } else {
+        entry.location = to === this.self ? null : to
+      }
     }
   }
 

@@ -87,6 +87,26 @@ describe('core/Scheduler', () => {
     assert.equal(o.stats.requeued, toW1.tasks.length, 'every task W1 took from O, the one handed back included, comes back to O')
   })
 
+  it('runs again a task whose "moved" notice names a thief already lost (the notice came after the loss)', () => {
+    // O gave task 1 to W1, which gave it on to W2. W2 dies; O hears of the loss before W1's
+    // "moved" notice, which then names a peer that is gone: the task must run again, not wait
+    // for W2 for ever (a run that lost a host hung so).
+    const o = new Scheduler({ self: 'O', executorSlots: 0 })
+    o.onPeerJoined('W1', 0, 0)
+    o.onPeerJoined('W2', 0, 0)
+    o.submit(task('O', 1), 0)
+    o.takeActions()
+    o.onMessage('W1', { t: 'steal' }, 1)
+    assert.deepEqual((sends(o.takeActions(), 'tasks')[0].msg as Extract<WireMessage, { t: 'tasks' }>).tasks.map(t => t.seq), [1])
+    o.onPeerLeft('W2', 2)
+    assert.equal(o.stats.requeued, 0, 'the task was at W1 as far as O knew')
+    o.onMessage('W1', { t: 'moved', seqs: [1], to: 'W2' }, 3)
+    assert.equal(o.stats.requeued, 1, 'queued again at the notice')
+    // Queued here again: the next thief gets it.
+    o.onMessage('W1', { t: 'steal' }, 4)
+    assert.deepEqual((sends(o.takeActions(), 'tasks')[0].msg as Extract<WireMessage, { t: 'tasks' }>).tasks.map(t => t.seq), [1])
+  })
+
   it('a task with retries runs again that many times after losing its worker, then is reported lost', () => {
     const s = new Scheduler({ self: 'O', executorSlots: 0 })
     s.submit(task('O', 1), 0, 1)
