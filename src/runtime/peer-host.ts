@@ -252,18 +252,20 @@ export class PeerHost implements RunHost {
    * Joins at least one of `addresses`, trying again for up to `withinMs` (a long-lived worker
    * may be restarting just then, a dial may stall); throws the last error if none could be
    * reached by then. Resolves at the first join: a --join peer that is down does not hold it up.
+   * The first failure that is tried again is reported (onWarning), so that a wait is explained.
    */
   async joinAny (addresses: string[], withinMs: number, attemptMs = DIAL_TIMEOUT_MS): Promise<void> {
     if (addresses.length === 0) return
     const deadline = Date.now() + withinMs
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await Promise.any(addresses.map(async addr => { await this.join(addr, attemptMs) }))
+        if (attempt > 1) log('joined %s at attempt %d', addresses.join(' '), attempt)
         return
       } catch (err) {
         const errors = (err as AggregateError).errors
         if (Date.now() + JOIN_RETRY_MS > deadline) throw errors[errors.length - 1]
-        log('no peer of %s reached yet (%s); trying again', addresses.join(' '), (errors[0] as Error).message)
+        if (attempt === 1) this.init.onWarning?.(`${(errors[0] as Error).message}; trying again for up to ${Math.ceil((deadline - Date.now()) / 1000)} s`)
       }
       await new Promise(resolve => setTimeout(resolve, JOIN_RETRY_MS))
     }

@@ -58,10 +58,13 @@ describe('joining a mesh (PeerHost.joinAny)', function () {
   it('gives up a dial that stalls and joins on the next try', async () => {
     const proxy = await stallingListener(1, tcpTarget(member.mesh.multiaddrs[0]))
     listeners.push(proxy.server)
-    const joiner = await PeerHost.start({ workerName: 'joiner', swarmKey: key })
+    const warnings: string[] = []
+    const joiner = await PeerHost.start({ workerName: 'joiner', swarmKey: key, onWarning: message => { warnings.push(message) } })
     started.push(joiner)
     await joiner.joinAny([`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${member.self.id}`], 30_000, 1000)
     assert.ok(proxy.accepted >= 2, `a second connection after the stalled one (${proxy.accepted} accepted)`)
+    assert.equal(warnings.length, 1, `the stalled dial is reported once: ${warnings.join(' | ')}`)
+    assert.match(warnings[0], /^could not reach peer \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\w+: .*; trying again for up to \d+ s$/)
     assert.ok(joiner.linkedPeers().includes(member.self.id), 'linked to the member')
     assert.equal(joiner.brokerId(), member.brokerId(), 'one broker for both: the joiner heard the member')
   })
