@@ -65,6 +65,13 @@ interface OwnedTask {
   offered: boolean
   /** Peer holding the task, or null while it is in this peer's deque or executor. */
   location: PeerId | null
+  /** The highest hop count (Task.hops) heard of: older 'moved' notices are out of date. */
+  hops: number
+  /**
+   * The peer that gave the task to `location`, until `location` says it has it: should the giver
+   * die first, the task may have died with it, in its send buffer or on the wire.
+   */
+  via: PeerId | undefined
   started: boolean
   /** Peers lost while they held this task. */
   losses: number
@@ -222,7 +229,7 @@ export class Scheduler {
     this.now = now
     for (const { task, retries, offered } of submissions) {
       const local = offered === true && this.localRuns !== undefined
-      this.owned.set(task.seq, { task, offered: local, location: null, started: false, losses: 0, retries })
+      this.owned.set(task.seq, { task, offered: local, location: null, hops: 0, via: undefined, started: false, losses: 0, retries })
       if (local) this.offered.push(task)
       else this.deque.push(task)
     }
@@ -329,7 +336,7 @@ export class Scheduler {
     if (this.stealTarget === peer) this.stealTarget = null
     if (this.parkedAt === peer) this.parkedAt = null
     this.parkedThieves.delete(peer)
-    for (const [seq, entry] of this.owned) if (entry.location === peer) this.lostWith(seq, entry, peer)
+    for (const [seq, entry] of this.owned) if (entry.location === peer || entry.via === peer) this.lostWith(seq, entry, peer)
     for (const [key, notice] of this.startNotices) if (notice.owner === peer) this.startNotices.delete(key)
     // Work owned by the lost peer can no longer be delivered anywhere.
     this.deque.removeWhere(t => t.owner === peer)
@@ -355,6 +362,7 @@ export class Scheduler {
       return
     }
     entry.location = null
+    entry.via = undefined
     entry.started = false
     this.deque.push(entry.task)
     this.stats.requeued++
@@ -369,7 +377,7 @@ export class Scheduler {
       case 'started': this.onStarted(from, msg.seqs); break
       case 'result': this.onResult(from, msg.seq, msg.ok, msg.data, msg.ms); break
       case 'cancel': this.onCancelRequest(from, msg.seq); break
-      case 'moved': this.onMoved(msg.seqs, msg.to); break
+      case 'moved': this.onMoved(from, msg.seqs, msg.to, msg.hops); break
       case 'returned': this.onReturned(from, msg.seqs); break
       default: return
     }
@@ -428,15 +436,17 @@ export class Scheduler {
       tasks.push(next)
     }
     for (const task of tasks) {
-      if (task.owner !== this.self) continue
-      const entry = this.owned.get(task.seq)
+      const entry = task.owner === this.self ? this.owned.get(task.seq) : undefined
+      task.hops = Math.max(task.hops ?? 0, entry?.hops ?? 0) + 1
       if (entry == null) continue
       entry.location = thief
+      entry.hops = task.hops
+      entry.via = undefined
       entry.offered = false
     }
     // Other owners learn where their tasks went (the thief itself knows).
     const moved = tasks.filter(t => t.owner !== this.self && t.owner !== thief)
-    for (const [owner, seqs] of seqsByOwner(moved)) this.send(owner, { t: 'moved', seqs, to: thief })
+    this.sendMovedNotices(moved, thief)
     if (tasks.length > 0) {
       this.stats.given += tasks.length
       // Work answers a waiting request too (the thief stops waiting for it).
@@ -461,6 +471,7 @@ export class Scheduler {
     const strangers: Task[] = []
     for (const t of tasks) (t.owner === this.self || this.peerIds.has(t.owner) ? kept : strangers).push(t)
     if (strangers.length > 0) {
+      for (const t of strangers) t.hops = (t.hops ?? 0) + 1
       if (this.peerIds.has(victim)) this.send(victim, { t: 'tasks', tasks: strangers, load: this.load, back: true })
       tasks = kept
       // Stealing from it again would get the same tasks: ask it again on news.
@@ -495,6 +506,8 @@ export class Scheduler {
       this.probeBackoffMs = STEAL_BACKOFF_MIN_MS
       this.probeAt = 0
     }
+    // Owners other than the giver heard from it where their tasks went: now they are here.
+    this.sendMovedNotices(tasks.filter(t => t.owner !== this.self && t.owner !== victim), this.self)
     // Queued newest first, so that they run in the order they came, the oldest first: a map's
     // chunks then finish in input order and its results flow to the consumer early.
     for (let k = tasks.length - 1; k >= 0; k--) {
@@ -525,7 +538,7 @@ export class Scheduler {
       }
       this.deque.push(task)
     }
-    for (const [owner, seqs] of seqsByOwner(foreign)) this.send(owner, { t: 'moved', seqs, to: this.self })
+    this.sendMovedNotices(foreign, this.self)
     // A peer on its way out keeps nothing new: back to their owners, who now know it held them.
     if (this.leaving) this.handBack(foreign)
   }
@@ -535,6 +548,8 @@ export class Scheduler {
     const entry = this.owned.get(task.seq)
     if (entry == null) return false
     entry.location = null
+    entry.via = undefined
+    entry.hops = Math.max(entry.hops, task.hops ?? 0)
     return true
   }
 
@@ -545,6 +560,7 @@ export class Scheduler {
       if (entry == null || entry.started || entry.location === null) continue
       entry.started = true
       entry.location = from
+      entry.via = undefined
       this.actions.push({ type: 'started', seq })
     }
   }
@@ -568,23 +584,45 @@ export class Scheduler {
       const entry = this.owned.get(seq)
       if (entry == null || entry.started || entry.location !== from) continue
       entry.location = null
+      entry.via = undefined
       this.deque.push(entry.task)
       this.stats.requeued++
     }
   }
 
-  private onMoved (seqs: number[], to: PeerId): void {
-    for (const seq of seqs) {
-      const entry = this.owned.get(seq)
+  /**
+   * Where own tasks went: `from` gave them to `to`, or (from === to) `to` says it has them. Each
+   * notice names the task's hop count; those of one task come over different links, in any
+   * order, so only news of a later hop (or the holder's word on the current one) counts.
+   */
+  private onMoved (from: PeerId, seqs: number[], to: PeerId, hops: number[] | undefined): void {
+    if (to === this.self) return // (own tasks come back in 'tasks' messages: see ownTaskBack)
+    const byHolder = from === to
+    for (let i = 0; i < seqs.length; i++) {
+      const entry = this.owned.get(seqs[i])
       if (entry == null || entry.started) continue
-      if (this.departed.has(to)) {
-        // The notice trails the loss of the peer it names (they came over different links):
-        // the task went down with it. (A peer not met yet may well be alive: it is trusted.)
-        this.lostWith(seq, entry, to)
-      } else {
-        entry.location = to === this.self ? null : to
-      }
+      const hop = hops?.[i] ?? entry.hops + 1
+      if (hop < entry.hops || (hop === entry.hops && !byHolder)) continue
+      entry.hops = hop
+      entry.location = to
+      entry.via = byHolder ? undefined : from
+      // The notice may trail the loss of the peer it names, or of the giver before the holder
+      // had the task: it went down with them.
+      const lostWith = this.departed.has(to) ? to : (entry.via !== undefined && this.departed.has(entry.via) ? entry.via : undefined)
+      if (lostWith !== undefined) this.lostWith(seqs[i], entry, lostWith)
     }
+  }
+
+  /** Tells the owners of these tasks (given to, or now held by, `to`) where they are, with their hop counts. */
+  private sendMovedNotices (tasks: Task[], to: PeerId): void {
+    const byOwner = new Map<PeerId, { seqs: number[], hops: number[] }>()
+    for (const { owner, seq, hops } of tasks) {
+      let notice = byOwner.get(owner)
+      if (notice === undefined) byOwner.set(owner, notice = { seqs: [], hops: [] })
+      notice.seqs.push(seq)
+      notice.hops.push(hops ?? 0)
+    }
+    for (const [owner, { seqs, hops }] of byOwner) this.send(owner, { t: 'moved', seqs, to, hops })
   }
 
   private resolveOwned (seq: number, ok: boolean, data: Uint8Array, peer: PeerId, ms: number, settled: boolean): void {

@@ -20,6 +20,11 @@ export interface Task {
   chunk: number
   /** Highest shared-constant sequence number the owner knew at submission. */
   constSeq: number
+  /**
+   * Times the task has been given to a thief (counted by every giver, its owner included): the
+   * owner orders the 'moved' notices of one task by it, since they come over different links.
+   */
+  hops?: number
 }
 
 /** Rough cbor size of a task in a message: field names and numbers, owner, function, arguments. */
@@ -159,7 +164,12 @@ export type WireMessage =
   | { t: 'started', owner: PeerId, seqs: number[] }
   | { t: 'result', seq: number, ok: boolean, data: Uint8Array, ms: number }
   | { t: 'cancel', seq: number }
-  | { t: 'moved', seqs: number[], to: PeerId }
+  /**
+   * Tasks of the receiver's went to peer `to` at these hop counts (Task.hops). Sent by the giver,
+   * and by the thief itself once it has them (then `to` is the sender): the owner counts a task
+   * as lost with the giver too until the thief has said so.
+   */
+  | { t: 'moved', seqs: number[], to: PeerId, hops?: number[] }
   /** A leaving peer gives back these tasks of the receiver's, not started: the owner queues them again. */
   | { t: 'returned', seqs: number[] }
   | { t: 'setConst', req: number, entries: Array<{ name: string, data: Uint8Array }> }
@@ -185,7 +195,7 @@ function isPeerInfo (v: any): v is PeerInfo {
 
 function isTask (v: any): v is Task {
   return v != null && isStr(v.owner, 256) && isInt(v.seq) && isStr(v.fn, 1024) &&
-    isBytes(v.payload) && isInt(v.chunk) && isInt(v.constSeq)
+    isBytes(v.payload) && isInt(v.chunk) && isInt(v.constSeq) && (v.hops === undefined || isInt(v.hops))
 }
 
 export function isConstEntry (v: any): v is ConstEntry {
@@ -223,7 +233,7 @@ const validators: Record<WireKind, (m: any) => boolean> = {
   started: m => isStr(m.owner, 256) && isIntList(m.seqs),
   result: m => isInt(m.seq) && typeof m.ok === 'boolean' && isBytes(m.data) && typeof m.ms === 'number',
   cancel: m => isInt(m.seq),
-  moved: m => isIntList(m.seqs) && isStr(m.to, 256),
+  moved: m => isIntList(m.seqs) && isStr(m.to, 256) && (m.hops === undefined || (isIntList(m.hops) && m.hops.length === m.seqs.length)),
   returned: m => isIntList(m.seqs),
   setConst: m => isInt(m.req) && Array.isArray(m.entries) &&
     m.entries.every((e: any) => e != null && isStr(e.name, 1024) && isBytes(e.data)),

@@ -34,8 +34,8 @@ export function estimateMessageBytes (msg: WireMessage): number {
       return FRAME_OVERHEAD_BYTES + bytes
     }
     case 'result': return FRAME_OVERHEAD_BYTES + 24 + msg.data.byteLength
-    case 'started':
-    case 'moved': return FRAME_OVERHEAD_BYTES + 24 + 5 * msg.seqs.length
+    case 'started': return FRAME_OVERHEAD_BYTES + 24 + 5 * msg.seqs.length
+    case 'moved': return FRAME_OVERHEAD_BYTES + 24 + 5 * msg.seqs.length + 3 * (msg.hops?.length ?? 0)
     case 'hello': return FRAME_OVERHEAD_BYTES + 96
     default: return FRAME_OVERHEAD_BYTES + 12
   }

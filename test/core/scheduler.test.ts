@@ -107,6 +107,65 @@ describe('core/Scheduler', () => {
     assert.deepEqual((sends(o.takeActions(), 'tasks')[0].msg as Extract<WireMessage, { t: 'tasks' }>).tasks.map(t => t.seq), [1])
   })
 
+  it('runs again a task whose giver died before the thief said it had it (lost in the giver\'s send buffer or on the wire)', () => {
+    const o = new Scheduler({ self: 'O', executorSlots: 0 })
+    const w1 = new Scheduler({ self: 'W1', executorSlots: 1 })
+    for (const peer of ['W1', 'W2']) o.onPeerJoined(peer, 0, 0)
+    for (const peer of ['O', 'W2']) w1.onPeerJoined(peer, 0, 0)
+    for (let i = 1; i <= 8; i++) o.submit(task('O', i), 0)
+    o.takeActions()
+    o.onMessage('W1', { t: 'steal' }, 1)
+    const toW1 = sends(o.takeActions(), 'tasks')[0].msg as Extract<WireMessage, { t: 'tasks' }>
+    assert.equal(toW1.tasks.length, 4, 'half of the queue')
+    w1.onMessage('O', toW1, 1)
+    w1.takeActions()
+    // W1 runs one and gives W2 some; its notice reaches O, its tasks never reach W2.
+    w1.onMessage('W2', { t: 'steal' }, 2)
+    const w1Sent = w1.takeActions()
+    const notice = sends(w1Sent, 'moved').find(m => m.to === 'O')?.msg as Extract<WireMessage, { t: 'moved' }>
+    const given = (sends(w1Sent, 'tasks').find(m => m.to === 'W2')?.msg as Extract<WireMessage, { t: 'tasks' }>).tasks.map(t => t.seq)
+    assert.deepEqual(notice.seqs, given, 'O hears where they went')
+    assert.ok(given.length > 0)
+    o.onMessage('W1', notice, 3)
+    o.onPeerLeft('W1', 4)
+    assert.equal(o.stats.requeued, 4, 'what W1 held, and what W2 never said it had')
+
+    // Had W2 said so (its notice names itself), W1's loss costs only W1's own task.
+    const o2 = new Scheduler({ self: 'O', executorSlots: 0 })
+    for (const peer of ['W1', 'W2']) o2.onPeerJoined(peer, 0, 0)
+    for (let i = 1; i <= 8; i++) o2.submit(task('O', i), 0)
+    o2.takeActions()
+    o2.onMessage('W1', { t: 'steal' }, 1)
+    const w2 = new Scheduler({ self: 'W2', executorSlots: 1 })
+    for (const peer of ['O', 'W1']) w2.onPeerJoined(peer, 0, 0)
+    const toW2 = sends(w1Sent, 'tasks').find(m => m.to === 'W2')?.msg as Extract<WireMessage, { t: 'tasks' }>
+    w2.onMessage('W1', toW2, 3)
+    const held = sends(w2.takeActions(), 'moved').find(m => m.to === 'O')?.msg as Extract<WireMessage, { t: 'moved' }>
+    assert.deepEqual([held.to, held.seqs], ['W2', given], 'the thief tells the owner it has them')
+    o2.onMessage('W1', notice, 3)
+    o2.onMessage('W2', held, 4)
+    o2.onPeerLeft('W1', 5)
+    assert.equal(o2.stats.requeued, 4 - given.length, 'only what W1 itself held')
+  })
+
+  it('orders the "moved" notices of one task by its hops: a stale one does not undo a later move', () => {
+    const o = new Scheduler({ self: 'O', executorSlots: 0 })
+    for (const peer of ['W1', 'W2', 'W3']) o.onPeerJoined(peer, 0, 0)
+    o.submit(task('O', 1), 0)
+    o.takeActions()
+    o.onMessage('W1', { t: 'steal' }, 1)
+    const sent = (sends(o.takeActions(), 'tasks')[0].msg as Extract<WireMessage, { t: 'tasks' }>).tasks
+    assert.equal(sent[0].hops, 1, 'the owner\'s own give is hop 1')
+    // W1 gave it to W2 (hop 2), W2 to W3 (hop 3); W2's notice and W3's own word come first.
+    o.onMessage('W2', { t: 'moved', seqs: [1], to: 'W3', hops: [3] }, 2)
+    o.onMessage('W3', { t: 'moved', seqs: [1], to: 'W3', hops: [3] }, 2)
+    o.onMessage('W1', { t: 'moved', seqs: [1], to: 'W2', hops: [2] }, 3)
+    o.onPeerLeft('W2', 4)
+    assert.equal(o.stats.requeued, 0, 'the task is at W3, which has it')
+    o.onPeerLeft('W3', 5)
+    assert.equal(o.stats.requeued, 1, 'lost with W3: queued again')
+  })
+
   it('a task with retries runs again that many times after losing its worker, then is reported lost', () => {
     const s = new Scheduler({ self: 'O', executorSlots: 0 })
     s.submit(task('O', 1), 0, 1)
