@@ -29,7 +29,7 @@ the heartbeat lease alone), a flat map, and a nested binary tree.
   --detect-ms MS        extra delay before peers notice a dead peer's connections closed; 0 models a
                         killed process (the kernel resets its sockets), ~10000 a lost host (default ${defaultOptions.detectMs})
   --start-spread-ms MS  election peers start uniformly within this window (default ${defaultOptions.startSpreadMs})
-  --kill-peer-at-ms T   kill one non-broker peer T ms after the map starts (default: no churn)
+  --kill-peer-at-ms T   kill one non-broker peer T ms after the map (and the tree) starts (default: no churn)
   --only LIST           comma-separated experiments among election,map,tree (default: all)
   --max-events N        stop any experiment after this many events (default 50000000)
   --json                print the report as JSON instead of a table

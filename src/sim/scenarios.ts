@@ -28,7 +28,7 @@ export interface SimOptions {
   /** Peers of the election experiment start uniformly within this window. */
   startSpreadMs: number
   chunking: Chunking
-  /** Kill one peer (neither origin nor broker) this long after the map starts; undefined: no churn. */
+  /** Kill one peer (neither origin nor broker) this long after the map, and the tree, starts; undefined: no churn. */
   killPeerAtMs?: number
   /** Experiments to run. */
   run: { election: boolean, map: boolean, tree: boolean }
@@ -273,6 +273,11 @@ export function runTree (o: SimOptions): WorkloadReport {
     if (finishedAt !== undefined) duplicates++
     finishedAt ??= world.now
   }
+  let killedPeer: string | null = null
+  if (o.killPeerAtMs !== undefined && o.peers > 2) {
+    // As for the flat map: the last peer, neither the origin nor the broker.
+    world.kill(start + o.killPeerAtMs, o.peers - 1, peer => { killedPeer = peer.id })
+  }
   rootSeq = world.submit(origin, root)
   world.drain(origin)
   world.run(start + 3_600_000, () => finishedAt !== undefined)
@@ -281,7 +286,7 @@ export function runTree (o: SimOptions): WorkloadReport {
     ...workloadReport(world, before, start, finishedAt, 2 * leaves - 1, leaves, workMs),
     duplicateResults: duplicates,
     resolvedExactlyOnce: finishedAt !== undefined && duplicates === 0,
-    killedPeer: null
+    killedPeer
   }
 }
 
