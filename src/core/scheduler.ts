@@ -600,7 +600,8 @@ export class Scheduler {
     const byHolder = from === to
     for (let i = 0; i < seqs.length; i++) {
       const entry = this.owned.get(seqs[i])
-      if (entry == null || entry.started) continue
+      // Started elsewhere, or back here (queued again after a loss): where an older copy went no longer matters.
+      if (entry == null || entry.started || entry.location === null) continue
       const hop = hops?.[i] ?? entry.hops + 1
       if (hop < entry.hops || (hop === entry.hops && !byHolder)) continue
       entry.hops = hop

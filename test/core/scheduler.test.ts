@@ -166,6 +166,22 @@ describe('core/Scheduler', () => {
     assert.equal(o.stats.requeued, 1, 'lost with W3: queued again')
   })
 
+  it('a task queued again after a loss is queued once, whatever late notices say of the lost copy', () => {
+    const o = new Scheduler({ self: 'O', executorSlots: 0 })
+    for (const peer of ['W1', 'W2']) o.onPeerJoined(peer, 0, 0)
+    o.submit(task('O', 1), 0)
+    o.takeActions()
+    o.onMessage('W1', { t: 'steal' }, 1)
+    o.takeActions()
+    o.onPeerLeft('W1', 2)
+    assert.equal(o.load, 1, 'queued again')
+    // W1 had given it to W2 just before it died; W2 dies too.
+    o.onMessage('W2', { t: 'moved', seqs: [1], to: 'W2', hops: [2] }, 3)
+    o.onPeerLeft('W2', 4)
+    assert.equal(o.load, 1, 'still one copy in the queue')
+    assert.equal(o.stats.requeued, 1)
+  })
+
   it('a task with retries runs again that many times after losing its worker, then is reported lost', () => {
     const s = new Scheduler({ self: 'O', executorSlots: 0 })
     s.submit(task('O', 1), 0, 1)
