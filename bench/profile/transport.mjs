@@ -8,6 +8,7 @@ import '../../dist/src/polyfill.js'
 import net from 'node:net'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { medianRoundTripUs } from './round-trips.mjs'
 import { MeshNode, newSwarmKey } from '../../dist/src/mesh/node.js'
 
 const count = Number(process.argv[2] ?? 5000)
@@ -18,31 +19,40 @@ const events = (reply) => ({
   onMessages: (from, run, messages) => { reply(from, messages) }
 })
 
-if (process.argv[2] === '--echo-node') {
-  // The other process of otherProcessRoundTrips: a node that answers every message with itself.
-  const swarmKey = Buffer.from(process.argv[3], 'base64')
-  const b = await MeshNode.create({ swarmKey }, events((from, messages) => { b.send(from, messages[0], '') }))
-  process.send(b.multiaddrs[0])
-  process.on('disconnect', () => { b.stop().finally(() => process.exit(0)) })
+/** A node that answers every message with itself. */
+async function echoNode (swarmKey) {
+  const node = await MeshNode.create({ swarmKey }, events((from, messages) => { node.send(from, messages[0], '') }))
+  return node
 }
-const median = xs => [...xs].sort((a, b) => a - b)[xs.length >> 1]
 
-async function meshRoundTrips (swarmKey) {
+if (process.argv[2] === '--echo-node') {
+  // The other process of otherProcessRoundTrips.
+  const node = await echoNode(Buffer.from(process.argv[3], 'base64'))
+  process.send(node.multiaddrs[0])
+  process.on('disconnect', () => { node.stop().finally(() => process.exit(0)) })
+}
+
+/** Round trips of a small message from a new MeshNode to the echo node at `address`. */
+async function meshRoundTripsTo (address, swarmKey) {
   let answer
-  let a
-  const b = await MeshNode.create({ swarmKey }, events((from, messages) => { b.send(from, messages[0], '') }))
-  a = await MeshNode.create({ swarmKey }, events(() => { answer?.() }))
-  const peer = await a.dial(b.multiaddrs[0])
-  const msg = { t: 'result', seq: 1, ok: true, data: new Uint8Array(64), ms: 1 }
-  const samples = []
-  for (let i = 0; i < count; i++) {
-    const t = process.hrtime.bigint()
-    await new Promise(resolve => { answer = resolve; a.send(peer, msg, '') })
-    if (i > count / 10) samples.push(Number(process.hrtime.bigint() - t) / 1000)
+  const a = await MeshNode.create({ swarmKey }, events(() => { answer?.() }))
+  try {
+    const peer = await a.dial(address)
+    const msg = { t: 'result', seq: 1, ok: true, data: new Uint8Array(64), ms: 1 }
+    return await medianRoundTripUs(count, () => new Promise(resolve => { answer = resolve; a.send(peer, msg, '') }))
+  } finally {
+    await a.stop()
   }
-  await a.stop()
-  await b.stop()
-  return median(samples)
+}
+
+/** Both nodes in this process. */
+async function meshRoundTrips (swarmKey) {
+  const b = await echoNode(swarmKey)
+  try {
+    return await meshRoundTripsTo(b.multiaddrs[0], swarmKey)
+  } finally {
+    await b.stop()
+  }
 }
 
 async function rawRoundTrips () {
@@ -52,15 +62,10 @@ async function rawRoundTrips () {
   client.setNoDelay(true)
   await new Promise(resolve => client.once('connect', resolve))
   const frame = Buffer.alloc(100)
-  const samples = []
-  for (let i = 0; i < count; i++) {
-    const t = process.hrtime.bigint()
-    await new Promise(resolve => { client.once('data', resolve); client.write(frame) })
-    if (i > count / 10) samples.push(Number(process.hrtime.bigint() - t) / 1000)
-  }
+  const us = await medianRoundTripUs(count, () => new Promise(resolve => { client.once('data', resolve); client.write(frame) }))
   client.destroy()
   server.close()
-  return median(samples)
+  return us
 }
 
 /** Round trips to a MeshNode in another process (pnet + noise + yamux). */
@@ -69,18 +74,7 @@ async function otherProcessRoundTrips () {
   const other = fork(fileURLToPath(import.meta.url), ['--echo-node', Buffer.from(swarmKey).toString('base64')])
   try {
     const address = await new Promise((resolve, reject) => { other.once('message', resolve); other.once('exit', reject) })
-    let answer
-    const a = await MeshNode.create({ swarmKey }, events(() => { answer?.() }))
-    const peer = await a.dial(address)
-    const msg = { t: 'result', seq: 1, ok: true, data: new Uint8Array(64), ms: 1 }
-    const samples = []
-    for (let i = 0; i < count; i++) {
-      const t = process.hrtime.bigint()
-      await new Promise(resolve => { answer = resolve; a.send(peer, msg, '') })
-      if (i > count / 10) samples.push(Number(process.hrtime.bigint() - t) / 1000)
-    }
-    await a.stop()
-    return median(samples)
+    return await meshRoundTripsTo(address, swarmKey)
   } finally {
     other.disconnect()
   }

@@ -10,19 +10,8 @@ import net from 'node:net'
 import { fork } from 'node:child_process'
 import { Worker } from 'node:worker_threads'
 import { fileURLToPath } from 'node:url'
+import { medianRoundTripUs } from './round-trips.mjs'
 
-const median = xs => [...xs].sort((a, b) => a - b)[xs.length >> 1]
-
-/** Times `count` awaited round trips of `once`, dropping the first tenth (warm-up); µs, median. */
-async function roundTrips (count, once) {
-  const samples = []
-  for (let i = 0; i < count; i++) {
-    const t = process.hrtime.bigint()
-    await once()
-    if (i >= count / 10) samples.push(Number(process.hrtime.bigint() - t) / 1000)
-  }
-  return median(samples)
-}
 
 if (process.argv[2] === '--echo-server') {
   // The other process: echoes whatever it reads.
@@ -39,7 +28,7 @@ if (process.argv[2] === '--echo-server') {
     const socket = net.connect(port, '127.0.0.1')
     socket.setNoDelay(true)
     await new Promise((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
-    const tcp = await roundTrips(count, () => new Promise(resolve => { socket.once('data', resolve); socket.write(message) }))
+    const tcp = await medianRoundTripUs(count, () => new Promise(resolve => { socket.once('data', resolve); socket.write(message) }))
     socket.destroy()
     console.log(`loopback TCP to another process: ${tcp.toFixed(1)} µs per round trip`)
   } finally {
@@ -48,7 +37,7 @@ if (process.argv[2] === '--echo-server') {
 
   const thread = new Worker('require("node:worker_threads").parentPort.on("message", m => require("node:worker_threads").parentPort.postMessage(m))', { eval: true })
   try {
-    const hop = await roundTrips(count, () => new Promise(resolve => { thread.once('message', resolve); thread.postMessage(message) }))
+    const hop = await medianRoundTripUs(count, () => new Promise(resolve => { thread.once('message', resolve); thread.postMessage(message) }))
     console.log(`postMessage to a worker thread:  ${hop.toFixed(1)} µs per round trip`)
   } finally {
     await thread.terminate()

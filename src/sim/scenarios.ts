@@ -226,6 +226,16 @@ function workloadReport (world: SimWorld, before: Snapshot, start: number, end: 
   }
 }
 
+/**
+ * With o.killPeerAtMs, kills the last peer that long after `start`: never the origin, and not the
+ * broker (the election ranks the lowest id first). `killed` names it once it is dead.
+ */
+function killPeerLater (world: SimWorld, o: SimOptions, start: number): { killed: string | null } {
+  const churn: { killed: string | null } = { killed: null }
+  if (o.killPeerAtMs !== undefined && o.peers > 2) world.kill(start + o.killPeerAtMs, o.peers - 1, peer => { churn.killed = peer.id })
+  return churn
+}
+
 export function runFlatMap (o: SimOptions): WorkloadReport {
   const world = linkedWorld(o, 3)
   const origin = world.peers[0]
@@ -240,11 +250,7 @@ export function runFlatMap (o: SimOptions): WorkloadReport {
   }
   const start = world.now
   const before = snapshot(world)
-  let killedPeer: string | null = null
-  if (o.killPeerAtMs !== undefined && o.peers > 2) {
-    // The last peer: never the origin, and not the broker (the election ranks the lowest id first).
-    world.kill(start + o.killPeerAtMs, o.peers - 1, peer => { killedPeer = peer.id })
-  }
+  const churn = killPeerLater(world, o, start)
   feeder.start()
   world.run(start + 3_600_000, () => feeder.done)
   let once = feeder.done
@@ -253,7 +259,7 @@ export function runFlatMap (o: SimOptions): WorkloadReport {
     ...workloadReport(world, before, start, feeder.finishedAt, feeder.chunks, o.tasks, workMs),
     duplicateResults: feeder.duplicates,
     resolvedExactlyOnce: once && feeder.consumed === o.tasks,
-    killedPeer
+    killedPeer: churn.killed
   }
 }
 
@@ -273,11 +279,7 @@ export function runTree (o: SimOptions): WorkloadReport {
     if (finishedAt !== undefined) duplicates++
     finishedAt ??= world.now
   }
-  let killedPeer: string | null = null
-  if (o.killPeerAtMs !== undefined && o.peers > 2) {
-    // As for the flat map: the last peer, neither the origin nor the broker.
-    world.kill(start + o.killPeerAtMs, o.peers - 1, peer => { killedPeer = peer.id })
-  }
+  const churn = killPeerLater(world, o, start)
   rootSeq = world.submit(origin, root)
   world.drain(origin)
   world.run(start + 3_600_000, () => finishedAt !== undefined)
@@ -286,7 +288,7 @@ export function runTree (o: SimOptions): WorkloadReport {
     ...workloadReport(world, before, start, finishedAt, 2 * leaves - 1, leaves, workMs),
     duplicateResults: duplicates,
     resolvedExactlyOnce: finishedAt !== undefined && duplicates === 0,
-    killedPeer
+    killedPeer: churn.killed
   }
 }
 
