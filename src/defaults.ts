@@ -146,6 +146,13 @@ export const RECYCLE_CHECK_MS = 500
 /** A dial that has not opened its task stream after this long fails (libp2p tries each address 6 s at most). */
 export const DIAL_TIMEOUT_MS = 10_000
 
+/**
+ * A peer that offered a direct link (src/mesh/direct-link.ts) keeps the offer this long; the
+ * other opens it within DIRECT_LINK_CONNECT_TIMEOUT_MS or the pair stays on libp2p's stream.
+ */
+export const DIRECT_LINK_OFFER_TTL_MS = 30_000
+export const DIRECT_LINK_CONNECT_TIMEOUT_MS = 5000
+
 /** A peer whose bootstrap peer cannot be reached tries again this often. */
 export const BOOTSTRAP_RETRY_MS = 2000
 

@@ -1,8 +1,9 @@
 // What one small message costs on the task stream, by layer: a round trip (A → B → A) of a
 // 100-byte frame between two MeshNodes in this one process (so no thread or process wake-ups
-// are counted, only the software and the loopback socket), with and without the swarm key
-// (pnet), against a raw TCP socket; then with the answering node in another process (so with
-// one process wake-up each way, as between two peers: compare with wakeups.mjs).
+// are counted, only the software and the loopback socket), on libp2p's stream with and without
+// the swarm key (pnet) and on the direct TLS socket a link moves to, against a raw TCP socket;
+// then with the answering node in another process (so with one process wake-up each way, as
+// between two peers: compare with wakeups.mjs).
 //   npm run build && node bench/profile/transport.mjs [round trips, default 5000]
 import '../../dist/src/polyfill.js'
 import net from 'node:net'
@@ -20,24 +21,28 @@ const events = (reply) => ({
 })
 
 /** A node that answers every message with itself. */
-async function echoNode (swarmKey) {
-  const node = await MeshNode.create({ swarmKey }, events((from, messages) => { node.send(from, messages[0], '') }))
+async function echoNode (swarmKey, direct) {
+  const node = await MeshNode.create({ swarmKey, direct }, events((from, messages) => { node.send(from, messages[0], '') }))
   return node
 }
 
 if (process.argv[2] === '--echo-node') {
   // The other process of otherProcessRoundTrips.
-  const node = await echoNode(Buffer.from(process.argv[3], 'base64'))
+  const node = await echoNode(Buffer.from(process.argv[3], 'base64'), process.argv[4] === 'direct')
   process.send(node.multiaddrs[0])
   process.on('disconnect', () => { node.stop().finally(() => process.exit(0)) })
 }
 
-/** Round trips of a small message from a new MeshNode to the echo node at `address`. */
-async function meshRoundTripsTo (address, swarmKey) {
+/** Round trips of a small message from a new MeshNode to the echo node at `address`, once the link is direct if `direct`. */
+async function meshRoundTripsTo (address, swarmKey, direct) {
   let answer
-  const a = await MeshNode.create({ swarmKey }, events(() => { answer?.() }))
+  const a = await MeshNode.create({ swarmKey, direct }, events(() => { answer?.() }))
   try {
     const peer = await a.dial(address)
+    for (let i = 0; direct && !a.sendsDirect(peer); i++) {
+      if (i === 500) throw new Error('the link did not go direct within 5 s')
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
     const msg = { t: 'result', seq: 1, ok: true, data: new Uint8Array(64), ms: 1 }
     return await medianRoundTripUs(count, () => new Promise(resolve => { answer = resolve; a.send(peer, msg, '') }))
   } finally {
@@ -46,10 +51,10 @@ async function meshRoundTripsTo (address, swarmKey) {
 }
 
 /** Both nodes in this process. */
-async function meshRoundTrips (swarmKey) {
-  const b = await echoNode(swarmKey)
+async function meshRoundTrips (swarmKey, direct) {
+  const b = await echoNode(swarmKey, direct)
   try {
-    return await meshRoundTripsTo(b.multiaddrs[0], swarmKey)
+    return await meshRoundTripsTo(b.multiaddrs[0], swarmKey, direct)
   } finally {
     await b.stop()
   }
@@ -68,13 +73,13 @@ async function rawRoundTrips () {
   return us
 }
 
-/** Round trips to a MeshNode in another process (pnet + noise + yamux). */
-async function otherProcessRoundTrips () {
+/** Round trips to a MeshNode in another process (pnet + noise + yamux, or the direct socket). */
+async function otherProcessRoundTrips (direct) {
   const swarmKey = newSwarmKey()
-  const other = fork(fileURLToPath(import.meta.url), ['--echo-node', Buffer.from(swarmKey).toString('base64')])
+  const other = fork(fileURLToPath(import.meta.url), ['--echo-node', Buffer.from(swarmKey).toString('base64'), direct ? 'direct' : 'stream'])
   try {
     const address = await new Promise((resolve, reject) => { other.once('message', resolve); other.once('exit', reject) })
-    return await meshRoundTripsTo(address, swarmKey)
+    return await meshRoundTripsTo(address, swarmKey, direct)
   } finally {
     other.disconnect()
   }
@@ -83,9 +88,11 @@ async function otherProcessRoundTrips () {
 if (process.argv[2] !== '--echo-node') {
   const cpu = process.cpuUsage()
   console.log(`raw TCP socket:                 ${(await rawRoundTrips()).toFixed(1)} µs per round trip`)
-  console.log(`MeshNode, noise + yamux:        ${(await meshRoundTrips(undefined)).toFixed(1)} µs per round trip`)
-  console.log(`MeshNode, pnet + noise + yamux: ${(await meshRoundTrips(newSwarmKey())).toFixed(1)} µs per round trip`)
-  console.log(`the same, answered by a node in another process: ${(await otherProcessRoundTrips()).toFixed(1)} µs per round trip`)
+  console.log(`MeshNode, noise + yamux:        ${(await meshRoundTrips(undefined, false)).toFixed(1)} µs per round trip`)
+  console.log(`MeshNode, pnet + noise + yamux: ${(await meshRoundTrips(newSwarmKey(), false)).toFixed(1)} µs per round trip`)
+  console.log(`MeshNode, direct TLS socket:    ${(await meshRoundTrips(newSwarmKey(), true)).toFixed(1)} µs per round trip`)
+  console.log(`pnet + noise + yamux, answered by a node in another process: ${(await otherProcessRoundTrips(false)).toFixed(1)} µs per round trip`)
+  console.log(`direct TLS socket, answered by a node in another process:    ${(await otherProcessRoundTrips(true)).toFixed(1)} µs per round trip`)
   const used = process.cpuUsage(cpu)
   process.stderr.write(`(CPU of this process ${((used.user + used.system) / 1000).toFixed(0)} ms in all)\n`)
 }

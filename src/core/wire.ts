@@ -135,6 +135,13 @@ export type WireMessage =
    * The task-stream framing inserts it; a frame starts in the mesh scope.
    */
   | { t: 'scope', run: string }
+  /**
+   * Link control, handled by the mesh layer (src/mesh/node.ts), never passed on: an offer of a
+   * direct socket for this link's frames (src/mesh/direct-link.ts), and the sender's last frame
+   * on the libp2p stream, after which it sends on that socket.
+   */
+  | { t: 'direct', port: number, id: Uint8Array, secret: Uint8Array }
+  | { t: 'switch' }
   /** The sender takes part in this run (its executor has loaded the run's module). */
   | { t: 'runJoin', spec: RunSpec, load: number }
   /** The sender cannot take part in this run (told to the run's origin, which reports it). */
@@ -219,6 +226,8 @@ const validators: Record<WireKind, (m: any) => boolean> = {
   hello: m => isPeerInfo(m.peer) && isInt(m.load),
   peers: m => Array.isArray(m.peers) && m.peers.every(isPeerInfo),
   scope: m => isStr(m.run, 64),
+  direct: m => isInt(m.port) && m.port > 0 && m.port < 65536 && isBytes(m.id) && m.id.byteLength === 16 && isBytes(m.secret) && m.secret.byteLength === 32,
+  switch: () => true,
   runJoin: m => isRunSpec(m.spec) && isInt(m.load),
   runRefused: m => isStr(m.run, 64) && isStr(m.error, 16384),
   brokerClaim: m => isInt(m.epoch),

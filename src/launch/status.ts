@@ -23,7 +23,8 @@ export class StatusClient {
 
   static async connect (address: string, swarmKey: Uint8Array | undefined, timeoutMs: number): Promise<StatusClient> {
     let client: StatusClient | undefined
-    const node = await MeshNode.create({ swarmKey }, {
+    // A few messages a second at most: not worth a direct socket (mesh/direct-link.ts).
+    const node = await MeshNode.create({ swarmKey, direct: false }, {
       onPeerConnected: () => {},
       onPeerDisconnected: () => {},
       onGossip: () => {},

@@ -1,6 +1,8 @@
 // The libp2p adapter: the only module that talks to libp2p. It owns the node (TCP, noise,
 // yamux, identify, gossipsub, optionally mDNS), one long-lived task stream per peer pair carrying
-// length-prefixed cbor frames of many messages each, and the gossip topics.
+// length-prefixed cbor frames of many messages each, and the gossip topics. Once a link is up,
+// its frames move to a direct TLS socket between the two peers (direct-link.ts) when one can be
+// opened: libp2p's stream layers are most of a round trip's cost between two processes.
 
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -17,10 +19,12 @@ import type { Connection, PeerDiscovery, PeerInfo as DiscoveredPeer, Stream } fr
 import { BlockList } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { setImmediate } from 'node:timers/promises'
+import type { TLSSocket } from 'node:tls'
 import { FrameEncoder, FrameDecoder } from './framing.js'
+import { DirectLinkServer, openDirectLink } from './direct-link.js'
 import { sendWindowUpdatesAtHalf } from './libp2p-tuning.js'
 import type { PeerId, WireMessage } from '../core/wire.js'
-import { DIAL_TIMEOUT_MS, YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
+import { DIAL_TIMEOUT_MS, DIRECT_LINK_CONNECT_TIMEOUT_MS, YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
 
 const log = logger('scoop:mesh')
 
@@ -77,7 +81,16 @@ export interface MeshNodeInit {
   mdns?: boolean
   /** How often mDNS asks the link for peers, in ms (libp2p's default: 10 s); tests shorten it. */
   mdnsIntervalMs?: number
+  /**
+   * Moves each link's frames to a direct TLS socket (direct-link.ts) once both peers have it;
+   * on by default. Off, or when the socket cannot be opened (a firewall, a NAT), frames stay on
+   * libp2p's stream. The server listens on the IP of the first listen address.
+   */
+  direct?: boolean
 }
+
+/** How long stop() waits for each direct socket to send what it holds and close. */
+const DIRECT_SOCKET_CLOSE_WAIT_MS = 2000
 
 /** The multicast-dns socket wrapper inside @libp2p/mdns (its public `mdns` field), as far as we use it. */
 interface MulticastDnsSocket {
@@ -117,8 +130,43 @@ class PeerLink {
   private outboxScope = ''
   private flushScheduled = false
   private readonly encoder = new FrameEncoder()
+  /** The direct socket of this link, once open (by either side). */
+  socket?: TLSSocket
+  /** This side sends its frames on the socket: it sent 'switch', its last frame on the stream. */
+  sendsDirect = false
+  /**
+   * Frames the socket brought before the peer's 'switch' came on the stream: they follow
+   * everything the peer sent there. Undefined once the peer switched.
+   */
+  heldFrames: WireMessage[][] | undefined = []
+  /** The id of the direct link this side offered, until it is opened or the link closes. */
+  offerId?: Uint8Array
 
   constructor (readonly peer: PeerId, readonly stream: Stream) {}
+
+  /** Sends 'switch' as the last frame on the stream, then every later frame on the socket. */
+  switchToDirect (socket: TLSSocket): void {
+    this.socket = socket
+    this.enqueue({ t: 'switch' }, '')
+    this.flush()
+    this.sendsDirect = true
+  }
+
+  /** Sends what is queued, then closes the socket: ends it cleanly, or at once with `abort`. */
+  async closeDirect (abort: boolean): Promise<void> {
+    const socket = this.socket
+    if (socket == null || socket.destroyed) return
+    if (abort) {
+      socket.destroy()
+      return
+    }
+    this.flush()
+    await new Promise<void>(resolve => {
+      const timer = setTimeout(() => { socket.destroy() }, DIRECT_SOCKET_CLOSE_WAIT_MS)
+      socket.once('close', () => { clearTimeout(timer); resolve() })
+      socket.end()
+    })
+  }
 
   enqueue (msg: WireMessage, run: string): void {
     if (run !== this.outboxScope) {
@@ -139,7 +187,12 @@ class PeerLink {
     const messages = this.outbox
     this.outbox = []
     this.outboxScope = ''
-    if (messages.length === 0 || this.stream.status !== 'open') return
+    if (messages.length === 0) return
+    if (this.sendsDirect) {
+      if (this.socket?.writable === true) this.socket.write(this.encoder.encode(messages))
+      return
+    }
+    if (this.stream.status !== 'open') return
     try {
       this.stream.send(this.encoder.encode(messages))
     } catch (err) {
@@ -165,7 +218,14 @@ export class MeshNode {
   /** Discovered peers whose last dial failed: failures in a row, and when to try again. */
   private readonly discoveryFailures = new Map<PeerId, { count: number, retryAt: number }>()
 
-  private constructor (private readonly libp2p: Libp2p<any>, private readonly events: MeshEvents) {}
+  private constructor (
+    private readonly libp2p: Libp2p<any>,
+    private readonly events: MeshEvents,
+    /** Where this node offers direct links; undefined when off or when it could not listen. */
+    private readonly directServer: DirectLinkServer | undefined,
+    /** Whether this node opens the direct links peers offer. */
+    private readonly opensDirect: boolean
+  ) {}
 
   static async create (init: MeshNodeInit, events: MeshEvents): Promise<MeshNode> {
     const listen = init.listen ?? ['/ip4/127.0.0.1/tcp/0']
@@ -194,13 +254,13 @@ export class MeshNode {
       }
     })
     await nextTurnOfEventLoop()
-    const node = new MeshNode(libp2p, events)
+    const directServer = init.direct === false ? undefined : await listenForDirectLinks(listen)
+    const node = new MeshNode(libp2p, events, directServer, init.direct !== false)
     await libp2p.handle(TASK_PROTOCOL, (stream: Stream, connection: Connection) => {
       node.attach(connection.remotePeer.toString(), stream)
     }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
     libp2p.addEventListener('peer:disconnect', (evt: CustomEvent<any>) => {
-      const peer = evt.detail.toString()
-      if (node.links.delete(peer)) events.onPeerDisconnected(peer)
+      node.dropLink(evt.detail.toString())
     })
     const pubsub = libp2p.services.pubsub as any
     pubsub.addEventListener('message', (evt: CustomEvent<any>) => {
@@ -228,6 +288,9 @@ export class MeshNode {
   get connectedPeers (): PeerId[] { return [...this.links.keys()] }
 
   isLinked (peer: PeerId): boolean { return this.links.has(peer) }
+
+  /** Whether this node sends its frames to this peer on their direct socket. */
+  sendsDirect (peer: PeerId): boolean { return this.links.get(peer)?.sendsDirect === true }
 
   /** Dials a multiaddr (with /p2p/ id) and opens the task stream; resolves to the peer id. */
   async dial (address: string, options: { signal?: AbortSignal } = {}): Promise<PeerId> {
@@ -275,6 +338,8 @@ export class MeshNode {
   }
 
   async stop (): Promise<void> {
+    await Promise.all([...this.links.values()].map(async link => { await link.closeDirect(false) }))
+    await this.directServer?.close()
     await this.libp2p.stop()
   }
 
@@ -332,17 +397,109 @@ export class MeshNode {
     this.discoveryFailures.set(peer, { count, retryAt: now + backoff })
   }
 
-  /** Hands a frame's messages on, cut into runs at each `scope` marker. */
+  /** Hands a frame's messages on, cut into runs at each `scope` marker; acts on link control messages. */
   private deliverFrame (peer: PeerId, frame: WireMessage[]): void {
     let run = ''
     let start = 0
     for (let i = 0; i <= frame.length; i++) {
       const msg = frame[i]
-      if (i < frame.length && msg.t !== 'scope') continue
+      if (i < frame.length && msg.t !== 'scope' && msg.t !== 'direct' && msg.t !== 'switch') continue
       if (i > start) this.events.onMessages(peer, run, start === 0 && i === frame.length ? frame : frame.slice(start, i))
       if (msg?.t === 'scope') run = msg.run
+      else if (msg?.t === 'direct') this.openOfferedLink(peer, msg)
+      else if (msg?.t === 'switch') this.onPeerSwitched(peer)
       start = i + 1
     }
+  }
+
+  /**
+   * Offers a direct link to a new peer. One side offers, the one with the smaller id, so a pair
+   * that dials each other at once still opens one socket.
+   */
+  private offerDirectLink (link: PeerLink): void {
+    if (this.directServer == null || this.peerId > link.peer) return
+    const offer = this.directServer.offer(socket => {
+      link.offerId = undefined
+      if (this.links.get(link.peer) !== link) {
+        socket.destroy()
+        return
+      }
+      this.useDirectSocket(link, socket)
+    })
+    link.offerId = offer.id
+    link.enqueue({ t: 'direct', ...offer }, '')
+  }
+
+  /** Opens a peer's direct link offer, at the IP our libp2p connection reaches it on. */
+  private openOfferedLink (peer: PeerId, offer: { port: number, id: Uint8Array, secret: Uint8Array }): void {
+    const link = this.links.get(peer)
+    if (!this.opensDirect || link == null || link.socket != null) return
+    const host = this.libp2p.getConnections()
+      .filter(c => c.remotePeer.toString() === peer && c.status === 'open')
+      .map(c => ipOf(c.remoteAddr)?.ip)
+      .find(ip => ip != null)
+    if (host == null) return
+    openDirectLink(host, offer, AbortSignal.timeout(DIRECT_LINK_CONNECT_TIMEOUT_MS)).then(socket => {
+      if (this.links.get(peer) !== link || link.socket != null) {
+        socket.destroy()
+        return
+      }
+      this.useDirectSocket(link, socket)
+    }, (err: Error) => {
+      log('no direct link to %s at %s:%d, frames stay on the libp2p stream: %s', peer, host, offer.port, err.message)
+    })
+  }
+
+  /** Reads the link's socket and sends on it from now on. */
+  private useDirectSocket (link: PeerLink, socket: TLSSocket): void {
+    const decoder = new FrameDecoder()
+    socket.on('data', (chunk: Uint8Array) => {
+      let frames: WireMessage[][]
+      try {
+        frames = decoder.decode(chunk)
+      } catch (err) {
+        log.error('closing direct socket from %s: %s', link.peer, (err as Error).message)
+        socket.destroy()
+        return
+      }
+      for (const frame of frames) {
+        if (link.heldFrames != null) link.heldFrames.push(frame)
+        else this.deliverFrame(link.peer, frame)
+      }
+    })
+    socket.on('error', err => { log('direct socket to %s: %s', link.peer, err.message) })
+    socket.on('close', () => { this.onDirectSocketClosed(link, socket) })
+    link.switchToDirect(socket)
+  }
+
+  /** The peer sent its last frame on the stream: what its socket brought meanwhile comes next. */
+  private onPeerSwitched (peer: PeerId): void {
+    const link = this.links.get(peer)
+    const held = link?.heldFrames
+    if (link == null || held == null) return
+    link.heldFrames = undefined
+    for (const frame of held) this.deliverFrame(peer, frame)
+  }
+
+  /**
+   * A link whose frames go on its socket is lost with it: the peer is reported gone (it most
+   * likely died; the libp2p connection follows) and the stream closed, as when the stream fails.
+   */
+  private onDirectSocketClosed (link: PeerLink, socket: TLSSocket): void {
+    if (link.socket !== socket || this.links.get(link.peer) !== link) return
+    log('direct socket to %s closed', link.peer)
+    this.dropLink(link.peer)
+    link.stream.abort(new Error('direct link closed'))
+  }
+
+  /** Forgets a peer's link, closes its direct socket and reports the peer gone. */
+  private dropLink (peer: PeerId): void {
+    const link = this.links.get(peer)
+    if (link == null) return
+    this.links.delete(peer)
+    if (link.offerId != null) this.directServer?.withdraw(link.offerId)
+    void link.closeDirect(true)
+    this.events.onPeerDisconnected(peer)
   }
 
   /** Starts reading a task stream; the first stream to a peer becomes its sending link. */
@@ -363,13 +520,13 @@ export class MeshNode {
       for (const frame of frames) this.deliverFrame(peer, frame)
     })
     stream.addEventListener('close', () => {
-      const link = this.links.get(peer)
-      if (link?.stream === stream) {
-        this.links.delete(peer)
-        this.events.onPeerDisconnected(peer)
-      }
+      if (this.links.get(peer)?.stream === stream) this.dropLink(peer)
     })
-    if (isNew) this.events.onPeerConnected(peer)
+    if (isNew) {
+      this.events.onPeerConnected(peer)
+      const link = this.links.get(peer)
+      if (link != null) this.offerDirectLink(link)
+    }
   }
 }
 
@@ -379,6 +536,24 @@ const ipOf = (address: Multiaddr): { family: 'ipv4' | 'ipv6', ip: string } | und
   if (first.name === 'ip4') return { family: 'ipv4', ip: first.value }
   if (first.name === 'ip6') return { family: 'ipv6', ip: first.value }
   return undefined
+}
+
+/**
+ * The direct link server of a node that listens on `listen`: on the IP of its first TCP listen
+ * address, or on the wildcard of its family when the node listens on several IPs. Undefined
+ * (links stay on libp2p) when it cannot listen.
+ */
+async function listenForDirectLinks (listen: string[]): Promise<DirectLinkServer | undefined> {
+  const ips = listen.map(address => ipOf(multiaddr(address))).filter(ip => ip != null)
+  if (ips.length === 0) return undefined
+  const first = ips[0]
+  const host = ips.every(ip => ip.ip === first.ip) ? first.ip : first.family === 'ipv4' ? '0.0.0.0' : '::'
+  try {
+    return await DirectLinkServer.listen(host)
+  } catch (err) {
+    log.error('cannot listen for direct links on %s, links stay on libp2p streams: %s', host, (err as Error).message)
+    return undefined
+  }
 }
 
 function isLoopback (address: Multiaddr): boolean {

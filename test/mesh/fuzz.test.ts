@@ -63,7 +63,10 @@ describe('mesh: fuzzing a live peer host', function () {
       { t: 'consts', entries: [{ seq: int(50), name: `c${int(50)}`, data: bytes(3) }] },
       { t: 'scope', run: pick(['', RUN.id, `run${int(100)}`]) },
       { t: 'runJoin', spec: { ...RUN, id: pick([RUN.id, `run${int(100)}`]), script: pick(['/etc/passwd', 'nope.ts']) }, load: int(10) },
-      { t: 'runRefused', run: pick([RUN.id, 'x']), error: 'fuzz' }
+      { t: 'runRefused', run: pick([RUN.id, 'x']), error: 'fuzz' },
+      // Offers of direct links nobody listens for (a closed loopback port), and switches to none.
+      { t: 'direct', port: 1, id: bytes(16), secret: bytes(32) },
+      { t: 'switch' }
     ]
     return pick(options)
   }
