@@ -145,8 +145,7 @@ class PeerLink {
   constructor (readonly peer: PeerId, readonly stream: Stream) {}
 
   /** Sends 'switch' as the last frame on the stream, then every later frame on the socket. */
-  switchToDirect (socket: TLSSocket): void {
-    this.socket = socket
+  switchToDirect (): void {
     this.enqueue({ t: 'switch' }, '')
     this.flush()
     this.sendsDirect = true
@@ -424,7 +423,7 @@ export class MeshNode {
         socket.destroy()
         return
       }
-      this.useDirectSocket(link, socket)
+      this.useDirectSocket(link, socket, false)
     })
     link.offerId = offer.id
     link.enqueue({ t: 'direct', ...offer }, '')
@@ -444,14 +443,20 @@ export class MeshNode {
         socket.destroy()
         return
       }
-      this.useDirectSocket(link, socket)
+      this.useDirectSocket(link, socket, true)
     }, (err: Error) => {
       log('no direct link to %s at %s:%d, frames stay on the libp2p stream: %s', peer, host, offer.port, err.message)
     })
   }
 
-  /** Reads the link's socket and sends on it from now on. */
-  private useDirectSocket (link: PeerLink, socket: TLSSocket): void {
+  /**
+   * Reads the link's socket, and sends on it: at once on the side that opened it (its handshake
+   * is over when it has the socket), on the offering side once the opener has switched. So a
+   * socket that the opener gave up during its handshake (its connect timed out) has carried
+   * nothing, and the link stays on the stream.
+   */
+  private useDirectSocket (link: PeerLink, socket: TLSSocket, opened: boolean): void {
+    link.socket = socket
     const decoder = new FrameDecoder()
     socket.on('data', (chunk: Uint8Array) => {
       let frames: WireMessage[][]
@@ -469,7 +474,7 @@ export class MeshNode {
     })
     socket.on('error', err => { log('direct socket to %s: %s', link.peer, err.message) })
     socket.on('close', () => { this.onDirectSocketClosed(link, socket) })
-    link.switchToDirect(socket)
+    if (opened || link.heldFrames == null) link.switchToDirect()
   }
 
   /** The peer sent its last frame on the stream: what its socket brought meanwhile comes next. */
@@ -479,14 +484,21 @@ export class MeshNode {
     if (link == null || held == null) return
     link.heldFrames = undefined
     for (const frame of held) this.deliverFrame(peer, frame)
+    if (link.socket != null && !link.sendsDirect) link.switchToDirect()
   }
 
   /**
-   * A link whose frames go on its socket is lost with it: the peer is reported gone (it most
-   * likely died; the libp2p connection follows) and the stream closed, as when the stream fails.
+   * A link whose frames go on its socket, in either direction, is lost with it: the peer is
+   * reported gone (it most likely died; the libp2p connection follows) and the stream closed, as
+   * when the stream fails. A socket that carried nothing yet is only forgotten.
    */
   private onDirectSocketClosed (link: PeerLink, socket: TLSSocket): void {
     if (link.socket !== socket || this.links.get(link.peer) !== link) return
+    if (!link.sendsDirect && link.heldFrames != null) {
+      log('direct socket to %s closed before either side switched: frames stay on the stream', link.peer)
+      link.socket = undefined
+      return
+    }
     log('direct socket to %s closed', link.peer)
     this.dropLink(link.peer)
     link.stream.abort(new Error('direct link closed'))

@@ -80,6 +80,17 @@ describe('mesh: direct links', function () {
     nodes.push(r)
     return r
   }
+  /**
+   * Two nodes, the first with the smaller id (the offerer of their direct link). Ids are
+   * random: pairs are made until one is in that order (1 in 2 each time, by symmetry).
+   */
+  const orderedPair = async (firstDirect?: boolean, secondDirect?: boolean): Promise<[RecordingNode, RecordingNode]> => {
+    for (let i = 0; i < 20; i++) {
+      const [first, second] = [await create(firstDirect), await create(secondDirect)]
+      if (first.node.peerId < second.node.peerId) return [first, second]
+    }
+    throw new Error('20 pairs of random ids in the wrong order')
+  }
   afterEach(async () => { await Promise.all(nodes.splice(0).map(async r => { await r.node.stop() })) })
 
   it('moves both directions of a link to the socket, in order across the switch', async () => {
@@ -102,11 +113,7 @@ describe('mesh: direct links', function () {
 
   for (const offIsOfferer of [true, false]) {
     it(`stays on the libp2p stream, and works, when ${offIsOfferer ? 'the offerer (the smaller id)' : 'the other side'} has direct links off`, async () => {
-      const on = await create()
-      // Ids are random: make nodes until one falls on the wanted side of `on` (1 in 2 each time).
-      let off = await create(false)
-      for (let i = 0; i < 20 && (off.node.peerId < on.node.peerId) !== offIsOfferer; i++) off = await create(false)
-      assert.equal(off.node.peerId < on.node.peerId, offIsOfferer)
+      const [on, off] = offIsOfferer ? (await orderedPair(false, true)).reverse() : await orderedPair(true, false)
       await on.node.dial(off.node.multiaddrs[0], { signal: AbortSignal.timeout(10_000) })
       await off.until(() => off.node.isLinked(on.node.peerId), 'the link')
       on.node.send(off.node.peerId, { t: 'load', n: 1 })
@@ -117,6 +124,25 @@ describe('mesh: direct links', function () {
       assert.equal(off.node.sendsDirect(on.node.peerId), false)
     })
   }
+
+  it('stays on the libp2p stream when the opener gives the socket up before it switches', async () => {
+    const [offerer, opener] = await orderedPair()
+    // As when the opener's connect times out just as its handshake ends: it closes the socket
+    // without sending on it.
+    let gaveUp!: () => void
+    const givenUp = new Promise<void>(resolve => { gaveUp = resolve })
+    ;(opener.node as any).useDirectSocket = (_link: unknown, socket: import('node:tls').TLSSocket) => { socket.destroy(); gaveUp() }
+    await opener.node.dial(offerer.node.multiaddrs[0], { signal: AbortSignal.timeout(10_000) })
+    await givenUp
+    const offererLink = (): any => (offerer.node as any).links.get(opener.node.peerId)
+    await offerer.until(() => offererLink()?.socket === undefined, 'the offerer forgetting the socket')
+    opener.node.send(offerer.node.peerId, { t: 'load', n: 1 })
+    offerer.node.send(opener.node.peerId, { t: 'load', n: 2 })
+    await offerer.until(() => offerer.received.get(opener.node.peerId)?.length === 1, 'a message at the offerer')
+    await opener.until(() => opener.received.get(offerer.node.peerId)?.length === 1, 'a message at the opener')
+    assert.equal(offerer.disconnected.size + opener.disconnected.size, 0, 'a side reported the other gone')
+    assert.equal(offerer.node.sendsDirect(opener.node.peerId), false)
+  })
 
   it('reports the peer gone on both sides when the socket dies', async () => {
     const a = await create()
