@@ -28,7 +28,12 @@ import { DIAL_TIMEOUT_MS, DIRECT_LINK_CONNECT_TIMEOUT_MS, YAMUX_MAX_STREAM_WINDO
 
 const log = logger('scoop:mesh')
 
-export const TASK_PROTOCOL = '/scoop/task/1.0.0'
+/**
+ * The task stream's protocol. 1.1.0 added the link control messages (`direct`, `switch`): a
+ * 1.0.0 peer would take their frames for malformed ones and close the stream, so the two do not
+ * even open one (the dial fails: "Protocol selection failed - could not negotiate /scoop/task/1.1.0").
+ */
+export const TASK_PROTOCOL = '/scoop/task/1.1.0'
 
 /**
  * The mDNS service name scoop-node meshes ask for and answer to. Not libp2p's default
