@@ -25,6 +25,8 @@ async function startPeer (lab: NetnsLab, host: NetnsHost, swarmKey: Uint8Array):
 }
 
 const saidHello = async (to: Peer, from: Peer): Promise<unknown> => await to.process.waitForLine(new RegExp(`^hello ${from.id}$`))
+const wentDirect = async (peer: Peer, other: Peer): Promise<unknown> => await peer.process.waitForLine(new RegExp(`^direct ${other.id}$`))
+const saidDirectHello = async (to: Peer, from: Peer): Promise<unknown> => await to.process.waitForLine(new RegExp(`^direct hello ${from.id}$`))
 const failedToDial = async (dialer: Peer, target: Peer): Promise<unknown> =>
   await dialer.process.waitForLine(new RegExp(`dial to discovered peer ${target.id} failed`), { stream: 'stderr' })
 const hasLinked = (peer: Peer, other: Peer): boolean => peer.process.stdout.includes(`linked ${other.id}`)
@@ -33,11 +35,14 @@ describe('mesh: mDNS discovery across a real link', function () {
   /** A lab for each test, cleaned up after it whatever happens. */
   const makeLab = labPerTest()
 
-  it('two peers on a veth link find each other by mDNS alone and exchange a hello', async () => {
+  it('two peers on a veth link find each other by mDNS alone, exchange a hello, and go on over a direct socket', async () => {
     const pair = makeLab({ hosts: 2, topology: 'veth' })
     const key = newSwarmKey()
     const [a, b] = await Promise.all(pair.hosts.map(async host => await startPeer(pair, host, key)))
     await Promise.all([saidHello(a, b), saidHello(b, a)])
+    // Each sends a second hello once it sends on the direct socket, across the link.
+    await Promise.all([wentDirect(a, b), wentDirect(b, a)])
+    await Promise.all([saidDirectHello(a, b), saidDirectHello(b, a)])
   })
 
   it('a peer with another swarm key on the same bridge is never linked', async () => {
