@@ -1,8 +1,8 @@
 // A direct link: one TLS socket per peer pair that carries the task frames once both peers have
-// it, instead of the libp2p stream. libp2p's stream layers (pnet, noise, yamux, its event-driven
-// stream) cost ~200 µs of a round trip between two processes on this machine against ~40 µs for
-// a TLS socket (bench/profile/transport.mjs); libp2p stays for discovery, gossip, identities
-// and as the path a link starts on and falls back to.
+// it, instead of the libp2p stream. A small message's round trip between two processes took
+// 176-261 µs on libp2p's stream (pnet, noise, yamux) on the reference machine, 131-198 µs on
+// this socket and 98-110 µs on a bare one (bench/profile/README.md); libp2p stays for discovery,
+// gossip, identities and as the path a link starts on and falls back to.
 //
 // No new trust: the socket's key is a fresh random pre-shared key (TLS 1.2 ECDHE-PSK, OpenSSL's
 // ChaCha20-Poly1305) that one peer offers the other over their libp2p connection, which noise
