@@ -2,7 +2,7 @@
 // yamux, identify, gossipsub, optionally mDNS), one long-lived task stream per peer pair carrying
 // length-prefixed cbor frames of many messages each, and the gossip topics. Once a link is up,
 // its frames move to a direct TLS socket between the two peers (direct-link.ts) when one can be
-// opened: libp2p's stream layers are most of a round trip's cost between two processes.
+// opened: between two processes, libp2p's stream layers cost more than the socket itself.
 
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
