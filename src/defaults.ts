@@ -152,6 +152,8 @@ export const DIAL_TIMEOUT_MS = 10_000
  */
 export const DIRECT_LINK_OFFER_TTL_MS = 30_000
 export const DIRECT_LINK_CONNECT_TIMEOUT_MS = 5000
+/** How long a stopping node waits for each direct socket to send what it holds and close. */
+export const DIRECT_SOCKET_CLOSE_WAIT_MS = 2000
 
 /** A peer whose bootstrap peer cannot be reached tries again this often. */
 export const BOOTSTRAP_RETRY_MS = 2000

@@ -10,8 +10,9 @@
 // socket that does not know an offered key fails the handshake; an offer is good for one
 // socket and expires.
 
-import tls from 'node:tls'
+import type { Server, TLSSocket } from 'node:tls'
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
 import { logger } from '@libp2p/logger'
 import { DIRECT_LINK_CONNECT_TIMEOUT_MS, DIRECT_LINK_OFFER_TTL_MS } from '../defaults.js'
 
@@ -35,29 +36,33 @@ export interface DirectLinkOffer {
 
 interface PendingOffer {
   secret: Uint8Array
-  accept: (socket: tls.TLSSocket) => void
+  accept: (socket: TLSSocket) => void
   expiry: NodeJS.Timeout
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
 
+/** Node's TLS, loaded with the first direct link: ~4 ms that a node which never links does not pay at start-up. */
+const loadTls = async (): Promise<typeof import('node:tls')> => await import('node:tls')
+
 /** The listening side: a TLS server that takes each offered socket once. */
 export class DirectLinkServer {
   private readonly offers = new Map<string, PendingOffer>()
   /** The offer each socket's handshake named, from the PSK callback to the secure connection. */
-  private readonly offerOfSocket = new WeakMap<tls.TLSSocket, string>()
-  private readonly sockets = new Set<tls.TLSSocket>()
+  private readonly offerOfSocket = new WeakMap<TLSSocket, string>()
+  private readonly sockets = new Set<TLSSocket>()
 
-  private constructor (private readonly server: tls.Server, readonly port: number) {}
+  private constructor (private readonly server: Server, readonly port: number) {}
 
   /** Listens on `host` (the IP the node's libp2p listens on), on a port the system picks. */
   static async listen (host: string): Promise<DirectLinkServer> {
     let self: DirectLinkServer | undefined
+    const tls = await loadTls()
     const server = tls.createServer({
       ...TLS_OPTIONS,
       // A stranger that connects and says nothing holds a socket for this long at most.
       handshakeTimeout: DIRECT_LINK_CONNECT_TIMEOUT_MS,
-      pskCallback: (socket: tls.TLSSocket, identity: string) => self?.keyFor(socket, identity) ?? null
+      pskCallback: (socket: TLSSocket, identity: string) => self?.keyFor(socket, identity) ?? null
     }, socket => { self?.onSecureSocket(socket) })
     server.on('tlsClientError', err => { log('refused a direct socket: %s', err.message) })
     await new Promise<void>((resolve, reject) => {
@@ -72,7 +77,7 @@ export class DirectLinkServer {
   }
 
   /** A new offer; `accept` gets its socket if a peer opens it before it expires or is withdrawn. */
-  offer (accept: (socket: tls.TLSSocket) => void): DirectLinkOffer {
+  offer (accept: (socket: TLSSocket) => void): DirectLinkOffer {
     const id = randomBytes(16)
     const secret = randomBytes(32)
     const key = hex(id)
@@ -83,11 +88,7 @@ export class DirectLinkServer {
   }
 
   withdraw (id: Uint8Array): void {
-    const key = hex(id)
-    const offer = this.offers.get(key)
-    if (offer == null) return
-    clearTimeout(offer.expiry)
-    this.offers.delete(key)
+    this.take(hex(id))
   }
 
   async close (): Promise<void> {
@@ -97,23 +98,30 @@ export class DirectLinkServer {
     await new Promise<void>(resolve => { this.server.close(() => { resolve() }) })
   }
 
-  private keyFor (socket: tls.TLSSocket, identity: string): Uint8Array | null {
+  private keyFor (socket: TLSSocket, identity: string): Uint8Array | null {
     const offer = this.offers.get(identity)
     if (offer == null) return null
     this.offerOfSocket.set(socket, identity)
     return offer.secret
   }
 
-  private onSecureSocket (socket: tls.TLSSocket): void {
+  /** Removes an offer (it is used, or withdrawn) and returns it, if it was still there. */
+  private take (key: string): PendingOffer | undefined {
+    const offer = this.offers.get(key)
+    if (offer == null) return undefined
+    clearTimeout(offer.expiry)
+    this.offers.delete(key)
+    return offer
+  }
+
+  private onSecureSocket (socket: TLSSocket): void {
     const key = this.offerOfSocket.get(socket)
-    const offer = key != null ? this.offers.get(key) : undefined
-    if (key == null || offer == null) {
+    const offer = key != null ? this.take(key) : undefined
+    if (offer == null) {
       // Its offer was withdrawn (the link closed) during the handshake.
       socket.destroy()
       return
     }
-    clearTimeout(offer.expiry)
-    this.offers.delete(key)
     this.sockets.add(socket)
     socket.once('close', () => { this.sockets.delete(socket) })
     socket.setNoDelay(true)
@@ -121,8 +129,9 @@ export class DirectLinkServer {
   }
 }
 
-/** Opens the socket of a peer's offer at `host` (the peer's IP as our libp2p connection sees it). */
-export async function openDirectLink (host: string, offer: DirectLinkOffer, signal: AbortSignal): Promise<tls.TLSSocket> {
+/** Opens the socket of a peer's offer at `host` (the peer's IP as our libp2p connection sees it), within `timeoutMs`. */
+export async function openDirectLink (host: string, offer: DirectLinkOffer, timeoutMs: number): Promise<TLSSocket> {
+  const tls = await loadTls()
   const socket = tls.connect({
     ...TLS_OPTIONS,
     host,
@@ -132,16 +141,11 @@ export async function openDirectLink (host: string, offer: DirectLinkOffer, sign
     pskCallback: () => ({ psk: Buffer.from(offer.secret), identity: hex(offer.id) })
   })
   try {
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { reject(new Error(`no direct link within ${DIRECT_LINK_CONNECT_TIMEOUT_MS} ms`)) }
-      if (signal.aborted) onAbort()
-      signal.addEventListener('abort', onAbort, { once: true })
-      socket.once('secureConnect', () => { signal.removeEventListener('abort', onAbort); resolve() })
-      socket.once('error', err => { signal.removeEventListener('abort', onAbort); reject(err) })
-    })
+    // Rejects on the socket's 'error' too.
+    await once(socket, 'secureConnect', { signal: AbortSignal.timeout(timeoutMs) })
   } catch (err) {
     socket.destroy()
-    throw err
+    throw (err as Error).name === 'AbortError' ? new Error(`no direct link within ${timeoutMs} ms`) : err
   }
   socket.setNoDelay(true)
   return socket

@@ -24,7 +24,7 @@ import { FrameEncoder, FrameDecoder } from './framing.js'
 import { DirectLinkServer, openDirectLink } from './direct-link.js'
 import { sendWindowUpdatesAtHalf } from './libp2p-tuning.js'
 import type { PeerId, WireMessage } from '../core/wire.js'
-import { DIAL_TIMEOUT_MS, DIRECT_LINK_CONNECT_TIMEOUT_MS, YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
+import { DIAL_TIMEOUT_MS, DIRECT_LINK_CONNECT_TIMEOUT_MS, DIRECT_SOCKET_CLOSE_WAIT_MS, YAMUX_MAX_STREAM_WINDOW } from '../defaults.js'
 
 const log = logger('scoop:mesh')
 
@@ -89,13 +89,11 @@ export interface MeshNodeInit {
   /**
    * Moves each link's frames to a direct TLS socket (direct-link.ts) once both peers have it;
    * on by default. Off, or when the socket cannot be opened (a firewall, a NAT), frames stay on
-   * libp2p's stream. The server listens on the IP of the first listen address.
+   * libp2p's stream. The server listens on the IP of the first listen address, from the first
+   * link this node offers one to: a node that never links pays nothing for it at start-up.
    */
   direct?: boolean
 }
-
-/** How long stop() waits for each direct socket to send what it holds and close. */
-const DIRECT_SOCKET_CLOSE_WAIT_MS = 2000
 
 /** The multicast-dns socket wrapper inside @libp2p/mdns (its public `mdns` field), as far as we use it. */
 interface MulticastDnsSocket {
@@ -144,8 +142,8 @@ class PeerLink {
    * everything the peer sent there. Undefined once the peer switched.
    */
   heldFrames: WireMessage[][] | undefined = []
-  /** The id of the direct link this side offered, until it is opened or the link closes. */
-  offerId?: Uint8Array
+  /** Withdraws the direct link this side offered, until it is opened. */
+  withdrawOffer?: () => void
 
   constructor (readonly peer: PeerId, readonly stream: Stream) {}
 
@@ -156,14 +154,15 @@ class PeerLink {
     this.sendsDirect = true
   }
 
-  /** Sends what is queued, then closes the socket: ends it cleanly, or at once with `abort`. */
-  async closeDirect (abort: boolean): Promise<void> {
+  /** Closes the socket at once (the link is gone). */
+  destroyDirect (): void {
+    this.socket?.destroy()
+  }
+
+  /** Sends what is queued, then ends the socket cleanly (within DIRECT_SOCKET_CLOSE_WAIT_MS). */
+  async endDirect (): Promise<void> {
     const socket = this.socket
     if (socket == null || socket.destroyed) return
-    if (abort) {
-      socket.destroy()
-      return
-    }
     this.flush()
     await new Promise<void>(resolve => {
       const timer = setTimeout(() => { socket.destroy() }, DIRECT_SOCKET_CLOSE_WAIT_MS)
@@ -222,13 +221,15 @@ export class MeshNode {
   /** Discovered peers whose last dial failed: failures in a row, and when to try again. */
   private readonly discoveryFailures = new Map<PeerId, { count: number, retryAt: number }>()
 
+  /** Where this node offers direct links, once it has offered one; undefined in it when it could not listen. */
+  private directServer?: Promise<DirectLinkServer | undefined>
+
   private constructor (
     private readonly libp2p: Libp2p<any>,
     private readonly events: MeshEvents,
-    /** Where this node offers direct links; undefined when off or when it could not listen. */
-    private readonly directServer: DirectLinkServer | undefined,
-    /** Whether this node opens the direct links peers offer. */
-    private readonly opensDirect: boolean
+    private readonly listen: string[],
+    /** Whether this node offers direct links and opens those its peers offer (MeshNodeInit.direct). */
+    private readonly direct: boolean
   ) {}
 
   static async create (init: MeshNodeInit, events: MeshEvents): Promise<MeshNode> {
@@ -258,8 +259,7 @@ export class MeshNode {
       }
     })
     await nextTurnOfEventLoop()
-    const directServer = init.direct === false ? undefined : await listenForDirectLinks(listen)
-    const node = new MeshNode(libp2p, events, directServer, init.direct !== false)
+    const node = new MeshNode(libp2p, events, listen, init.direct !== false)
     await libp2p.handle(TASK_PROTOCOL, (stream: Stream, connection: Connection) => {
       node.attach(connection.remotePeer.toString(), stream)
     }, { maxInboundStreams: 4, maxOutboundStreams: 4 })
@@ -342,8 +342,8 @@ export class MeshNode {
   }
 
   async stop (): Promise<void> {
-    await Promise.all([...this.links.values()].map(async link => { await link.closeDirect(false) }))
-    await this.directServer?.close()
+    await Promise.all([...this.links.values()].map(async link => { await link.endDirect() }))
+    await (await this.directServer)?.close()
     await this.libp2p.stop()
   }
 
@@ -421,29 +421,33 @@ export class MeshNode {
    * that dials each other at once still opens one socket.
    */
   private offerDirectLink (link: PeerLink): void {
-    if (this.directServer == null || this.peerId > link.peer) return
-    const offer = this.directServer.offer(socket => {
-      link.offerId = undefined
-      if (this.links.get(link.peer) !== link) {
-        socket.destroy()
-        return
-      }
-      this.useDirectSocket(link, socket, false)
+    if (!this.direct || this.peerId > link.peer) return
+    this.directServer ??= listenForDirectLinks(this.listen)
+    void this.directServer.then(server => {
+      if (server == null || this.links.get(link.peer) !== link) return
+      const offer = server.offer(socket => {
+        link.withdrawOffer = undefined
+        if (this.links.get(link.peer) !== link) {
+          socket.destroy()
+          return
+        }
+        this.useDirectSocket(link, socket, false)
+      })
+      link.withdrawOffer = () => { server.withdraw(offer.id) }
+      link.enqueue({ t: 'direct', ...offer }, '')
     })
-    link.offerId = offer.id
-    link.enqueue({ t: 'direct', ...offer }, '')
   }
 
   /** Opens a peer's direct link offer, at the IP our libp2p connection reaches it on. */
   private openOfferedLink (peer: PeerId, offer: { port: number, id: Uint8Array, secret: Uint8Array }): void {
     const link = this.links.get(peer)
-    if (!this.opensDirect || link == null || link.socket != null) return
+    if (!this.direct || link == null || link.socket != null) return
     const host = this.libp2p.getConnections()
       .filter(c => c.remotePeer.toString() === peer && c.status === 'open')
       .map(c => ipOf(c.remoteAddr)?.ip)
       .find(ip => ip != null)
     if (host == null) return
-    openDirectLink(host, offer, AbortSignal.timeout(DIRECT_LINK_CONNECT_TIMEOUT_MS)).then(socket => {
+    openDirectLink(host, offer, DIRECT_LINK_CONNECT_TIMEOUT_MS).then(socket => {
       if (this.links.get(peer) !== link || link.socket != null) {
         socket.destroy()
         return
@@ -514,8 +518,8 @@ export class MeshNode {
     const link = this.links.get(peer)
     if (link == null) return
     this.links.delete(peer)
-    if (link.offerId != null) this.directServer?.withdraw(link.offerId)
-    void link.closeDirect(true)
+    link.withdrawOffer?.()
+    link.destroyDirect()
     this.events.onPeerDisconnected(peer)
   }
 

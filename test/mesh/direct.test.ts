@@ -164,7 +164,7 @@ describe('mesh: direct link server', function () {
   beforeEach(async () => { server = await DirectLinkServer.listen('127.0.0.1') })
   afterEach(async () => { await server.close() })
   const connect = async (offer: { port: number, id: Uint8Array, secret: Uint8Array }): ReturnType<typeof openDirectLink> =>
-    await openDirectLink('127.0.0.1', offer, AbortSignal.timeout(10_000))
+    await openDirectLink('127.0.0.1', offer, 10_000)
 
   it('hands an offer its socket, once; the sockets talk', async () => {
     let accepted: ((s: import('node:tls').TLSSocket) => void) | undefined
